@@ -1,0 +1,88 @@
+"""The file store: local copies of well-known files, kept under CELLTYPES_DATA_DIR by WellKnownFile id.
+
+Writes go to a temporary file in the same directory and are renamed into place, so a reader never sees a
+half-written file. Derived files (converted NWB, rendered previews) live beside them under `derived/`.
+"""
+
+import hashlib
+import os
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.conf import settings
+
+CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    path: Path
+    size: int
+    sha256: str
+
+
+def data_dir() -> Path:
+    return Path(settings.CELLTYPES_DATA_DIR)
+
+
+def well_known_file_path(file_id: int) -> Path:
+    return data_dir() / "well_known_files" / str(file_id)
+
+
+def derived_path(*parts: str) -> Path:
+    return data_dir().joinpath("derived", *parts)
+
+
+def write_atomic(target: Path, chunks: Iterable[bytes]) -> StoredFile:
+    """Write `chunks` to `target` via temp-then-rename; return its size and sha256."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    digest = hashlib.sha256()
+    size = 0
+    fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            for chunk in chunks:
+                fh.write(chunk)
+                digest.update(chunk)
+                size += len(chunk)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp_name, target)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+    return StoredFile(target, size, digest.hexdigest())
+
+
+def read_chunks(source: Path) -> Iterable[bytes]:
+    with source.open("rb") as fh:
+        while chunk := fh.read(CHUNK):
+            yield chunk
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    for chunk in read_chunks(path):
+        digest.update(chunk)
+    return digest.hexdigest()
+
+
+def store_well_known_file(file_id: int, source: Path) -> StoredFile:
+    """Copy `source` into the store as file `file_id`; a no-op when an identical copy is already there."""
+    target = well_known_file_path(file_id)
+    if target.exists() and target.stat().st_size == source.stat().st_size:
+        existing = sha256_of(target)
+        if existing == sha256_of(source):
+            return StoredFile(target, target.stat().st_size, existing)
+    return write_atomic(target, read_chunks(source))
+
+
+def open_well_known_file(file_id: int):
+    """Open the local copy of a well-known file for reading (FileNotFoundError when not held)."""
+    return well_known_file_path(file_id).open("rb")
+
+
+def has_well_known_file(file_id: int) -> bool:
+    return well_known_file_path(file_id).is_file()

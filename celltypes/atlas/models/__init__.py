@@ -1,0 +1,39 @@
+from .cell_detail import ApiCellTypesSpecimenDetail
+from .ephys import EphysFeature, EphysResult, EphysSweep
+from .files import WellKnownFile, WellKnownFileType
+from .morphology import ComputedMorphology, NeuronReconstruction
+from .neuronal_models import NeuronalModel, NeuronalModelRun, NeuronalModelTemplate
+from .specimens import (
+    CellReporter,
+    CellSomaLocation,
+    Donor,
+    Organism,
+    Product,
+    Specimen,
+    SpecimenTag,
+    Structure,
+    TransgenicLine,
+)
+
+__all__ = [
+    "ApiCellTypesSpecimenDetail",
+    "CellReporter",
+    "CellSomaLocation",
+    "ComputedMorphology",
+    "Donor",
+    "EphysFeature",
+    "EphysResult",
+    "EphysSweep",
+    "NeuronReconstruction",
+    "NeuronalModel",
+    "NeuronalModelRun",
+    "NeuronalModelTemplate",
+    "Organism",
+    "Product",
+    "Specimen",
+    "SpecimenTag",
+    "Structure",
+    "TransgenicLine",
+    "WellKnownFile",
+    "WellKnownFileType",
+]

@@ -1,0 +1,15 @@
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "celltypes.settings")
+
+app = Celery("celltypes")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+
+@app.task(name="celltypes.ping")
+def ping() -> str:
+    """Round-trip check used by /health."""
+    return "pong"

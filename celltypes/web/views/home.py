@@ -1,0 +1,8 @@
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from celltypes.atlas.selectors import atlas_summary_get
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    return render(request, "web/home.html", {"summary": atlas_summary_get()})
