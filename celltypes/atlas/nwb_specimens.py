@@ -30,6 +30,10 @@ def nwb_specimen_rows(path: Path, demo_dir: Path, local_id: Callable[[str, objec
             stimulus_description=sweep.stimulus_description,
             stimulus_units=sweep.stimulus_units,
             stimulus_absolute_amplitude=sweep.stimulus_absolute_amplitude,
+            stimulus_start_time=sweep.stimulus_start_time,
+            stimulus_duration=sweep.stimulus_duration,
+            stimulus_interval=sweep.stimulus_interval,
+            num_spikes=sweep.num_spikes,
             sampling_rate=sweep.sampling_rate,
         )
     file_id = local_id("nwb", relative)

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Start Redis, a Celery worker and the web server; Ctrl-C stops all three.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VENV="${VENV:-.venv}"
+PORT="${PORT:-8000}"
+REDIS_PORT="${REDIS_PORT:-6379}"
+export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:${REDIS_PORT}/0}"
+mkdir -p var/log
+
+pids=()
+cleanup() {
+  trap - INT TERM EXIT
+  echo "stopping: ${pids[*]:-}"
+  for pid in "${pids[@]:-}"; do [ -n "$pid" ] && kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+trap cleanup INT TERM EXIT
+
+if "$VENV/bin/python" -c "import redis,sys; redis.Redis.from_url('$REDIS_URL', socket_connect_timeout=1).ping()" 2>/dev/null; then
+  echo "using the Redis already running at $REDIS_URL"
+else
+  REDIS_SERVER="$(VENV=$VENV scripts/redis_server_path.sh)"
+  echo "starting $REDIS_SERVER on port $REDIS_PORT"
+  "$REDIS_SERVER" --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no >var/log/redis.log 2>&1 &
+  pids+=($!)
+  for _ in $(seq 50); do
+    "$VENV/bin/python" -c "import redis; redis.Redis.from_url('$REDIS_URL').ping()" 2>/dev/null && break
+    sleep 0.1
+  done
+fi
+
+"$VENV/bin/celery" -A celltypes worker --loglevel=INFO --concurrency=2 >var/log/worker.log 2>&1 &
+pids+=($!)
+echo "celery worker started (log: var/log/worker.log)"
+
+echo "celltypes on http://127.0.0.1:${PORT}/  (health: http://127.0.0.1:${PORT}/health)  Ctrl-C stops everything"
+"$VENV/bin/gunicorn" celltypes.wsgi --bind "0.0.0.0:${PORT}" --workers "${WEB_WORKERS:-3}" --threads 4 \
+  --access-logfile - &
+pids+=($!)
+wait -n "${pids[@]}"
