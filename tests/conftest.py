@@ -69,7 +69,12 @@ def redis_url():
 @pytest.fixture(scope="session")
 def celery_worker_url(redis_url):
     """A real Celery worker process consuming from the session's Redis."""
-    env = {**os.environ, "REDIS_URL": redis_url, "CELERY_BROKER_URL": redis_url, "CELERY_RESULT_BACKEND": redis_url}
+    env = {
+        **os.environ,
+        "REDIS_URL": redis_url,
+        "CELERY_BROKER_URL": redis_url,
+        "CELERY_RESULT_BACKEND": redis_url,
+    }
     proc = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "celltypes", "worker", "--pool=solo", "--loglevel=WARNING"],
         cwd=REPO,

@@ -18,8 +18,15 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(m.ApiCellTypesSpecimenDetail)
 class SpecimenDetailAdmin(ReadOnlyAdmin):
-    list_display = ("specimen_id", "specimen_name", "donor_species", "structure_acronym", "structure_layer",
-                    "tag_dendrite_type", "nr_reconstruction_type")
+    list_display = (
+        "specimen_id",
+        "specimen_name",
+        "donor_species",
+        "structure_acronym",
+        "structure_layer",
+        "tag_dendrite_type",
+        "nr_reconstruction_type",
+    )
     list_filter = ("donor_species", "tag_dendrite_type", "nr_reconstruction_type", "structure_layer")
     search_fields = ("specimen_name", "line_name", "structure_acronym")
 
@@ -43,7 +50,22 @@ class NeuronalModelAdmin(ReadOnlyAdmin):
     list_filter = ("neuronal_model_template",)
 
 
-for model in (m.Organism, m.Donor, m.Structure, m.TransgenicLine, m.SpecimenTag, m.CellReporter, m.Product,
-              m.CellSomaLocation, m.EphysResult, m.EphysSweep, m.EphysFeature, m.NeuronReconstruction,
-              m.NeuronalModelTemplate, m.NeuronalModelRun, m.WellKnownFileType, m.ComputedMorphology):
+for model in (
+    m.Organism,
+    m.Donor,
+    m.Structure,
+    m.TransgenicLine,
+    m.SpecimenTag,
+    m.CellReporter,
+    m.Product,
+    m.CellSomaLocation,
+    m.EphysResult,
+    m.EphysSweep,
+    m.EphysFeature,
+    m.NeuronReconstruction,
+    m.NeuronalModelTemplate,
+    m.NeuronalModelRun,
+    m.WellKnownFileType,
+    m.ComputedMorphology,
+):
     admin.site.register(model, ReadOnlyAdmin)

@@ -11,7 +11,11 @@ NEURONAL_MODEL_TEMPLATES = (
     (491455321, "Biophysical - all active", "Biophysical Neuronal Model Template"),
     (395310469, "1 Leaky Integrate and Fire (LIF)", "Generalized Leaky Integrate-and-Fire Model Template"),
     (395310479, "2 LIF + Reset Rules (LIF-R)", "Generalized Leaky Integrate-and-Fire Model Template"),
-    (395310475, "3 LIF + Afterspike Currents (LIF-ASC)", "Generalized Leaky Integrate-and-Fire Model Template"),
+    (
+        395310475,
+        "3 LIF + Afterspike Currents (LIF-ASC)",
+        "Generalized Leaky Integrate-and-Fire Model Template",
+    ),
     (
         471355161,
         "4 LIF + Reset Rules + Afterspike Currents (LIF-R-ASC)",

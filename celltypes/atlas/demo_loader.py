@@ -9,7 +9,6 @@ as LOCAL_ID_BASE + crc32(kind:key): always >= 9,000,000,000, far above Allen's i
 import csv
 import json
 import logging
-
 import zlib
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -58,7 +57,9 @@ RECONSTRUCTION_COLUMNS = [
     for f in NeuronReconstruction._meta.concrete_fields
     if f.name not in ("id", "specimen", "neuron_reconstruction_type", "superseded", "tags")
 ]
-EPHYS_FEATURE_COLUMNS = [f.name for f in EphysFeature._meta.concrete_fields if f.name not in ("id", "specimen")]
+EPHYS_FEATURE_COLUMNS = [
+    f.name for f in EphysFeature._meta.concrete_fields if f.name not in ("id", "specimen")
+]
 SWEEP_COLUMNS = [
     f.name for f in EphysSweep._meta.concrete_fields if f.name not in ("id", "specimen", "sampling_rate")
 ]
@@ -97,7 +98,9 @@ class DemoLoader:
         self.warnings: list[str] = []
         self.files: list[tuple[int, Path, bytes | None]] = []  # (wkf id, source, replacement content)
         self.current_reconstruction: dict[int, int] = {}  # specimen id -> reconstruction id
-        self.ephys_result_ids: dict[int, int] = {}  # specimen id -> Allen ephys_result id, where a record gives it
+        self.ephys_result_ids: dict[
+            int, int
+        ] = {}  # specimen id -> Allen ephys_result id, where a record gives it
 
     # ---- entry point -------------------------------------------------------------------------------------
     def run(self) -> LoadReport:
@@ -170,7 +173,9 @@ class DemoLoader:
             self.rows.links[Specimen.products.through].add((specimen_id, local_id("product", organism_id)))
             for label, column in (("dendrite type", "tag__dendrite_type"), ("apical", "tag__apical")):
                 if value := row.text(column):
-                    tag = self.rows.put(SpecimenTag(id=local_id("tag", f"{label} - {value}"), name=f"{label} - {value}"))
+                    tag = self.rows.put(
+                        SpecimenTag(id=local_id("tag", f"{label} - {value}"), name=f"{label} - {value}")
+                    )
                     self.rows.links[Specimen.specimen_tags.through].add((specimen_id, tag.id))
             if any(row.text(c) for c in ("csl__x", "csl__y", "csl__z", "csl__normalized_depth")):
                 self.rows.put(
@@ -184,8 +189,14 @@ class DemoLoader:
                     )
                 )
             if nwb_id := row.integer("erwkf__id"):
-                self._file_record(nwb_id, choices.NWB_DOWNLOAD, "EphysResult", result.id, f"{specimen.name}.nwb",
-                                  ephys_result_id=result.id)
+                self._file_record(
+                    nwb_id,
+                    choices.NWB_DOWNLOAD,
+                    "EphysResult",
+                    result.id,
+                    f"{specimen.name}.nwb",
+                    ephys_result_id=result.id,
+                )
             if kind := row.text("nr__reconstruction_type"):
                 swc_id = row.integer("nrwkf__id")
                 recon_id = (swc_id - 2) if swc_id else local_id("reconstruction", specimen_id)
@@ -204,8 +215,14 @@ class DemoLoader:
                 )
                 if swc_id:
                     swc_name = specimen.name.replace(";", "_") + f"_{recon_id}_m.swc"
-                    self._file_record(swc_id, choices.RECONSTRUCTION, "NeuronReconstruction", recon_id, swc_name,
-                                      neuron_reconstruction_id=recon_id)
+                    self._file_record(
+                        swc_id,
+                        choices.RECONSTRUCTION,
+                        "NeuronReconstruction",
+                        recon_id,
+                        swc_name,
+                        neuron_reconstruction_id=recon_id,
+                    )
             self.rows.put(self._detail(row, detail_fields, specimen_id))
 
     def _detail(self, row: Row, fields: dict, specimen_id: int) -> ApiCellTypesSpecimenDetail:
@@ -281,7 +298,9 @@ class DemoLoader:
         for row in read_table(path, required=["id", "specimen_id"], aliases=aliases):
             specimen_id = row.require(row.integer("specimen_id"), "specimen_id")
             if not self.rows.get(Specimen, specimen_id):
-                raise TableError(f"{row.where('specimen_id')}: specimen {specimen_id} is not in the cell table")
+                raise TableError(
+                    f"{row.where('specimen_id')}: specimen {specimen_id} is not in the cell table"
+                )
             values = {}
             for name in EPHYS_FEATURE_COLUMNS:
                 model_field = EphysFeature._meta.get_field(name)
@@ -293,7 +312,9 @@ class DemoLoader:
                     values[name] = row.number(name)
                 else:
                     values[name] = row.integer(name)
-            self.rows.put(EphysFeature(id=row.require(row.integer("id"), "id"), specimen_id=specimen_id, **values))
+            self.rows.put(
+                EphysFeature(id=row.require(row.integer("id"), "id"), specimen_id=specimen_id, **values)
+            )
 
     def _morphology_tables(self) -> None:
         """Fill the published 30-column records. A record matching the cell table's nr__ values is the current
@@ -346,7 +367,9 @@ class DemoLoader:
                 continue
             specimen_id = row.require(row.integer("specimen_id"), "specimen_id")
             if not self.rows.get(Specimen, specimen_id):
-                self.warnings.append(f"{row.text('path')}: specimen {specimen_id} is not in the cell table; skipped")
+                self.warnings.append(
+                    f"{row.text('path')}: specimen {specimen_id} is not in the cell table; skipped"
+                )
                 continue
             named_id = row.integer("reconstruction_id")
             current_id = self.current_reconstruction.get(specimen_id)
@@ -354,30 +377,56 @@ class DemoLoader:
             if current_id is not None and named_id in (None, current_id):
                 recon_id = current_id
                 wkf = next(
-                    (w for w in self.rows.by_model[WellKnownFile].values()
-                     if w.neuron_reconstruction_id == recon_id and w.well_known_file_type_id == choices.RECONSTRUCTION[0]),
+                    (
+                        w
+                        for w in self.rows.by_model[WellKnownFile].values()
+                        if w.neuron_reconstruction_id == recon_id
+                        and w.well_known_file_type_id == choices.RECONSTRUCTION[0]
+                    ),
                     None,
                 )
                 file_id = wkf.id if wkf else local_id("swc", row.values["path"])
             else:
                 recon_id = named_id or local_id("reconstruction", row.values["path"])
                 if not self.rows.get(NeuronReconstruction, recon_id):
-                    self.rows.put(NeuronReconstruction(id=recon_id, specimen_id=specimen_id, superseded=True,
-                                                       neuron_reconstruction_type=None))
+                    self.rows.put(
+                        NeuronReconstruction(
+                            id=recon_id,
+                            specimen_id=specimen_id,
+                            superseded=True,
+                            neuron_reconstruction_type=None,
+                        )
+                    )
                 file_id = local_id("swc", row.values["path"])
-            self._file_record(file_id, choices.RECONSTRUCTION, "NeuronReconstruction", recon_id, source.name,
-                              neuron_reconstruction_id=recon_id, source=source)
+            self._file_record(
+                file_id,
+                choices.RECONSTRUCTION,
+                "NeuronReconstruction",
+                recon_id,
+                source.name,
+                neuron_reconstruction_id=recon_id,
+                source=source,
+            )
             swc_by_folder[str(Path(row.values["path"]).parent)] = recon_id
         for row in manifest:
             if row.text("kind") != "marker":
                 continue
             recon_id = swc_by_folder.get(str(Path(row.values["path"]).parent))
             if recon_id is None:
-                self.warnings.append(f"{row.text('path')}: no reconstruction beside this marker file; skipped")
+                self.warnings.append(
+                    f"{row.text('path')}: no reconstruction beside this marker file; skipped"
+                )
                 continue
             source = self.demo / row.values["path"]
-            self._file_record(local_id("marker", row.values["path"]), choices.MARKER, "NeuronReconstruction",
-                              recon_id, source.name, neuron_reconstruction_id=recon_id, source=source)
+            self._file_record(
+                local_id("marker", row.values["path"]),
+                choices.MARKER,
+                "NeuronReconstruction",
+                recon_id,
+                source.name,
+                neuron_reconstruction_id=recon_id,
+                source=source,
+            )
 
     def _model_bundles(self, manifest: list[Row]) -> None:
         bundles: dict[int, dict[str, Row]] = defaultdict(dict)
@@ -388,13 +437,21 @@ class DemoLoader:
         for model_id, parts in sorted(bundles.items()):
             any_row = next(iter(parts.values()))
             specimen_id = any_row.integer("specimen_id")
-            metadata = self._json(parts["glif_model_metadata"]) if "glif_model_metadata" in parts else (
-                self._json(parts["biophysical_model_metadata"]) if "biophysical_model_metadata" in parts else {}
+            metadata = (
+                self._json(parts["glif_model_metadata"])
+                if "glif_model_metadata" in parts
+                else (
+                    self._json(parts["biophysical_model_metadata"])
+                    if "biophysical_model_metadata" in parts
+                    else {}
+                )
             )
             specimen_id = int(metadata.get("specimen_id") or specimen_id or 0)
             specimen = self.rows.get(Specimen, specimen_id)
             if specimen is None:
-                self.warnings.append(f"model {model_id}: specimen {specimen_id} is not in the cell table; skipped")
+                self.warnings.append(
+                    f"model {model_id}: specimen {specimen_id} is not in the cell table; skipped"
+                )
                 continue
             if "glif_neuron_config" in parts:
                 self._glif_model(model_id, specimen, metadata, parts)
@@ -406,8 +463,14 @@ class DemoLoader:
 
     def _glif_model(self, model_id: int, specimen: Specimen, metadata: dict, parts: dict[str, Row]) -> None:
         template_id = int(metadata["neuronal_model_template_id"])
-        self.rows.put(NeuronalModel(id=model_id, name=metadata.get("name") or f"GLIF {model_id}",
-                                    specimen_id=specimen.id, neuronal_model_template_id=template_id))
+        self.rows.put(
+            NeuronalModel(
+                id=model_id,
+                name=metadata.get("name") or f"GLIF {model_id}",
+                specimen_id=specimen.id,
+                neuronal_model_template_id=template_id,
+            )
+        )
         template = metadata.get("neuronal_model_template") or {}
         if template.get("name") and self.rows.get(NeuronalModelTemplate, template_id):
             self.rows.get(NeuronalModelTemplate, template_id).name = template["name"]
@@ -419,29 +482,57 @@ class DemoLoader:
         record = next((f for f in files if str(f.get("path", "")).endswith("neuron_config.json")), None)
         file_id = int(record["id"]) if record else local_id("neuron_config", model_id)
         name = Path(record["path"]).name if record else f"{model_id}_neuron_config.json"
-        self._file_record(file_id, choices.MODEL_PARAMETERS, "NeuronalModel", model_id, name,
-                          neuronal_model_id=model_id, content=json.dumps(config, indent=2).encode())
+        self._file_record(
+            file_id,
+            choices.MODEL_PARAMETERS,
+            "NeuronalModel",
+            model_id,
+            name,
+            neuronal_model_id=model_id,
+            content=json.dumps(config, indent=2).encode(),
+        )
 
     def _biophysical_model(self, model_id: int, specimen: Specimen, metadata: dict, fit_row: Row) -> None:
         fit = self._json(fit_row)
         genome = fit.get("genome") if isinstance(fit, dict) else None
         if not isinstance(genome, list):
             raise TableError(f"{fit_row.values['path']}: not a biophysical fit (no 'genome' list)")
-        template_id = int(metadata.get("neuronal_model_template_id") or (
-            choices.ALL_ACTIVE_TEMPLATE_ID if len(genome) > 30 else choices.PERISOMATIC_TEMPLATE_ID))
+        template_id = int(
+            metadata.get("neuronal_model_template_id")
+            or (choices.ALL_ACTIVE_TEMPLATE_ID if len(genome) > 30 else choices.PERISOMATIC_TEMPLATE_ID)
+        )
         template = self.rows.get(NeuronalModelTemplate, template_id)
         recon_id = self.current_reconstruction.get(specimen.id)
-        self.rows.put(NeuronalModel(
-            id=model_id, name=metadata.get("name") or f"{template.name}_{specimen.name}", specimen_id=specimen.id,
-            neuronal_model_template_id=template_id, neuron_reconstruction_id=recon_id))
+        self.rows.put(
+            NeuronalModel(
+                id=model_id,
+                name=metadata.get("name") or f"{template.name}_{specimen.name}",
+                specimen_id=specimen.id,
+                neuronal_model_template_id=template_id,
+                neuron_reconstruction_id=recon_id,
+            )
+        )
         files = metadata.get("well_known_files") or []
-        record = next((f for f in files if (f.get("well_known_file_type") or {}).get("name") ==
-                       choices.MODEL_PARAMETERS[1]), None)
+        record = next(
+            (
+                f
+                for f in files
+                if (f.get("well_known_file_type") or {}).get("name") == choices.MODEL_PARAMETERS[1]
+            ),
+            None,
+        )
         file_id = int(record["id"]) if record else local_id("fit", model_id)
         name = Path(record["path"]).name if record else f"{model_id}_fit.json"
         source = self.demo / fit_row.values["path"]
-        self._file_record(file_id, choices.MODEL_PARAMETERS, "NeuronalModel", model_id, name,
-                          neuronal_model_id=model_id, source=source)
+        self._file_record(
+            file_id,
+            choices.MODEL_PARAMETERS,
+            "NeuronalModel",
+            model_id,
+            name,
+            neuronal_model_id=model_id,
+            source=source,
+        )
 
     def _sweeps(self, specimen_id: int, row: Row) -> None:
         records = self._json(row)
@@ -473,8 +564,18 @@ class DemoLoader:
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise TableError(f"{row.values['path']}: not readable JSON ({exc})") from None
 
-    def _file_record(self, file_id: int, file_type: tuple[int, str], attachable_type: str, attachable_id: int,
-                     name: str, *, source: Path | None = None, content: bytes | None = None, **owner: int) -> None:
+    def _file_record(
+        self,
+        file_id: int,
+        file_type: tuple[int, str],
+        attachable_type: str,
+        attachable_id: int,
+        name: str,
+        *,
+        source: Path | None = None,
+        content: bytes | None = None,
+        **owner: int,
+    ) -> None:
         existing = self.rows.get(WellKnownFile, file_id)
         path = f"/external/celltypes/{attachable_type.lower()}_{attachable_id}/{name}"
         wkf = existing or WellKnownFile(id=file_id)
@@ -489,9 +590,26 @@ class DemoLoader:
             self.files.append((file_id, source, content))
 
     def _write(self) -> None:
-        order = [Organism, WellKnownFileType, NeuronalModelTemplate, Product, TransgenicLine, SpecimenTag,
-                 CellReporter, Structure, Donor, EphysResult, Specimen, CellSomaLocation, EphysFeature, EphysSweep,
-                 NeuronReconstruction, NeuronalModel, WellKnownFile, ApiCellTypesSpecimenDetail]
+        order = [
+            Organism,
+            WellKnownFileType,
+            NeuronalModelTemplate,
+            Product,
+            TransgenicLine,
+            SpecimenTag,
+            CellReporter,
+            Structure,
+            Donor,
+            EphysResult,
+            Specimen,
+            CellSomaLocation,
+            EphysFeature,
+            EphysSweep,
+            NeuronReconstruction,
+            NeuronalModel,
+            WellKnownFile,
+            ApiCellTypesSpecimenDetail,
+        ]
         for model in order:
             objs = list(self.rows.by_model.get(model, {}).values())
             if not objs:
@@ -499,24 +617,37 @@ class DemoLoader:
             if model is Structure:  # parents first
                 objs.sort(key=lambda s: (s.parent_id is not None, s.id))
             update = [f.name for f in model._meta.concrete_fields if not f.primary_key]
-            model.objects.bulk_create(objs, batch_size=500, update_conflicts=bool(update),
-                                      unique_fields=[model._meta.pk.name] if update else None,
-                                      update_fields=update or None)
+            model.objects.bulk_create(
+                objs,
+                batch_size=500,
+                update_conflicts=bool(update),
+                unique_fields=[model._meta.pk.name] if update else None,
+                update_fields=update or None,
+            )
         for through, pairs in self.rows.links.items():
             fk_names = [f.name for f in through._meta.concrete_fields if not f.primary_key]
             through.objects.bulk_create(
                 [through(**{f"{fk_names[0]}_id": a, f"{fk_names[1]}_id": b}) for a, b in sorted(pairs)],
-                batch_size=1000, ignore_conflicts=True)
+                batch_size=1000,
+                ignore_conflicts=True,
+            )
 
     def _store_files(self) -> int:
         sizes = {}
         for file_id, source, content in self.files:
             if content is not None:
-                stored = filestore.write_atomic(filestore.well_known_file_path(file_id), [content]) if not (
-                    filestore.has_well_known_file(file_id)
-                    and filestore.well_known_file_path(file_id).read_bytes() == content
-                ) else filestore.StoredFile(filestore.well_known_file_path(file_id), len(content),
-                                            filestore.sha256_of(filestore.well_known_file_path(file_id)))
+                stored = (
+                    filestore.write_atomic(filestore.well_known_file_path(file_id), [content])
+                    if not (
+                        filestore.has_well_known_file(file_id)
+                        and filestore.well_known_file_path(file_id).read_bytes() == content
+                    )
+                    else filestore.StoredFile(
+                        filestore.well_known_file_path(file_id),
+                        len(content),
+                        filestore.sha256_of(filestore.well_known_file_path(file_id)),
+                    )
+                )
             else:
                 stored = filestore.store_well_known_file(file_id, source)
             sizes[file_id] = stored
@@ -541,5 +672,3 @@ def _same_reconstruction(record: NeuronReconstruction, row: Row) -> bool:
 def manifest_rows(demo_dir: Path = DEMO_DIR) -> list[dict[str, str]]:
     with (demo_dir / "MANIFEST.csv").open(newline="") as fh:
         return list(csv.DictReader(fh))
-
-

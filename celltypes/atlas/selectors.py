@@ -41,9 +41,7 @@ def atlas_summary_get() -> AtlasSummary:
         with_aa=Count("specimen_id", filter=Q(m_biophys_all_active__gt=0)),
         biophys=Sum("m_biophys"),
     )
-    others = Specimen.objects.exclude(
-        id__in=ApiCellTypesSpecimenDetail.objects.values("specimen_id")
-    ).count()
+    others = Specimen.objects.exclude(id__in=ApiCellTypesSpecimenDetail.objects.values("specimen_id")).count()
     return AtlasSummary(
         cells=table["cells"],
         mouse_cells=table["mouse"],

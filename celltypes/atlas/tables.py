@@ -126,7 +126,9 @@ def _column_mapping(
             continue
         found = [name for name in aliases.get(column, ()) if name in present]
         if not found:
-            also = f" (also looked for {', '.join(map(repr, aliases[column]))})" if aliases.get(column) else ""
+            also = (
+                f" (also looked for {', '.join(map(repr, aliases[column]))})" if aliases.get(column) else ""
+            )
             raise TableError(f"{path.name}: missing column {column!r}{also}")
         rename[found[0]] = column
     duplicates = {name for name in header if header.count(name) > 1 and name}

@@ -38,7 +38,11 @@ class WellKnownFile(models.Model):
         related_name="well_known_files",
     )
     neuronal_model = models.ForeignKey(
-        "atlas.NeuronalModel", on_delete=models.CASCADE, null=True, blank=True, related_name="well_known_files"
+        "atlas.NeuronalModel",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="well_known_files",
     )
     neuronal_model_template = models.ForeignKey(
         "atlas.NeuronalModelTemplate",

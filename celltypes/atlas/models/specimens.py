@@ -53,7 +53,9 @@ class Structure(models.Model):
     id = models.BigIntegerField(primary_key=True)
     acronym = models.CharField(max_length=50)
     name = models.CharField(max_length=300, null=True, blank=True)
-    parent = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="children")
+    parent = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="children"
+    )
 
     class Meta:
         db_table = "structures"
@@ -107,7 +109,9 @@ class Specimen(models.Model):
     name = models.CharField(max_length=200, db_index=True)
     hemisphere = models.CharField(max_length=20, null=True, blank=True)
     is_cell_specimen = models.BooleanField(default=True)
-    donor = models.ForeignKey(Donor, on_delete=models.PROTECT, null=True, blank=True, related_name="specimens")
+    donor = models.ForeignKey(
+        Donor, on_delete=models.PROTECT, null=True, blank=True, related_name="specimens"
+    )
     structure = models.ForeignKey(
         Structure, on_delete=models.PROTECT, null=True, blank=True, related_name="specimens"
     )

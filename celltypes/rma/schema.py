@@ -1,0 +1,201 @@
+"""THE whitelist: every RMA model, attribute and association name a query may use, and what it maps to.
+
+Nothing a user types reaches the database except through these tables: names are looked up here, values are
+passed to the ORM as parameters. Attribute names are Allen's column names (`db_column` where Django could not
+use them, e.g. `specimen__id`); association names are Allen's (singular for to-one, plural for to-many).
+"""
+
+from dataclasses import dataclass, field
+from functools import cache
+
+from django.db import models as dj
+
+from celltypes.atlas import models as m
+
+
+@dataclass(frozen=True)
+class RmaAssociation:
+    name: str
+    target: str  # RMA model name
+    accessor: str  # Django relation name on the source model
+    many: bool  # serialised as a list (to-many), else as an object
+    wrap_single: bool = False  # a Django one-to-one that Allen serialises as a one-element list
+
+
+@dataclass(frozen=True)
+class RmaAttribute:
+    name: str  # Allen's name
+    field: str  # Django attname
+    kind: str  # "int" | "float" | "bool" | "text"
+
+
+@dataclass(frozen=True)
+class RmaModel:
+    name: str
+    django_model: type[dj.Model]
+    table: str
+    attributes: dict[str, RmaAttribute]
+    associations: dict[str, RmaAssociation] = field(default_factory=dict)
+    computed: tuple[str, ...] = ()  # read-only attributes from properties (download_link)
+
+    @property
+    def element(self) -> str:
+        """The singular XML element name: `ApiCellTypesSpecimenDetail` -> `api-cell-types-specimen-detail`."""
+        out = []
+        for index, char in enumerate(self.name):
+            if char.isupper() and index:
+                out.append("-")
+            out.append(char.lower())
+        return "".join(out)
+
+
+# Our own bookkeeping columns, not part of Allen's records.
+HIDDEN_FIELDS: dict[type[dj.Model], set[str]] = {
+    m.WellKnownFile: {
+        "ephys_result_id",
+        "neuron_reconstruction_id",
+        "neuronal_model_id",
+        "neuronal_model_template_id",
+        "neuronal_model_run_id",
+        "size",
+        "sha256",
+    },
+    m.EphysSweep: {"sampling_rate"},
+}
+
+MODELS: dict[str, type[dj.Model]] = {
+    "ApiCellTypesSpecimenDetail": m.ApiCellTypesSpecimenDetail,
+    "CellReporter": m.CellReporter,
+    "CellSomaLocation": m.CellSomaLocation,
+    "Donor": m.Donor,
+    "EphysFeature": m.EphysFeature,
+    "EphysResult": m.EphysResult,
+    "EphysSweep": m.EphysSweep,
+    "NeuronReconstruction": m.NeuronReconstruction,
+    "NeuronalModel": m.NeuronalModel,
+    "NeuronalModelRun": m.NeuronalModelRun,
+    "NeuronalModelTemplate": m.NeuronalModelTemplate,
+    "Organism": m.Organism,
+    "Product": m.Product,
+    "Specimen": m.Specimen,
+    "SpecimenTag": m.SpecimenTag,
+    "Structure": m.Structure,
+    "TransgenicLine": m.TransgenicLine,
+    "WellKnownFile": m.WellKnownFile,
+    "WellKnownFileType": m.WellKnownFileType,
+}
+
+# (model, association name, target model, Django accessor, many, wrap_single)
+ASSOCIATIONS: list[tuple[str, str, str, str, bool, bool]] = [
+    ("Specimen", "donor", "Donor", "donor", False, False),
+    ("Specimen", "structure", "Structure", "structure", False, False),
+    ("Specimen", "cell_reporter", "CellReporter", "cell_reporter", False, False),
+    ("Specimen", "ephys_result", "EphysResult", "ephys_result", False, False),
+    ("Specimen", "specimen_tags", "SpecimenTag", "specimen_tags", True, False),
+    ("Specimen", "products", "Product", "products", True, False),
+    ("Specimen", "cell_soma_locations", "CellSomaLocation", "cell_soma_locations", True, False),
+    ("Specimen", "ephys_sweeps", "EphysSweep", "ephys_sweeps", True, False),
+    ("Specimen", "ephys_features", "EphysFeature", "ephys_features", True, True),
+    ("Specimen", "neuron_reconstructions", "NeuronReconstruction", "neuron_reconstructions", True, False),
+    ("Specimen", "neuronal_models", "NeuronalModel", "neuronal_models", True, False),
+    ("Donor", "organism", "Organism", "organism", False, False),
+    ("Donor", "transgenic_lines", "TransgenicLine", "transgenic_lines", True, False),
+    ("Donor", "specimens", "Specimen", "specimens", True, False),
+    ("Organism", "donors", "Donor", "donors", True, False),
+    ("Structure", "parent_structure", "Structure", "parent", False, False),
+    ("Structure", "specimens", "Specimen", "specimens", True, False),
+    ("TransgenicLine", "donors", "Donor", "donors", True, False),
+    ("SpecimenTag", "specimens", "Specimen", "specimens", True, False),
+    ("Product", "specimens", "Specimen", "specimens", True, False),
+    ("CellReporter", "specimens", "Specimen", "specimens", True, False),
+    ("CellSomaLocation", "specimen", "Specimen", "specimen", False, False),
+    ("EphysResult", "specimen", "Specimen", "specimen", False, False),
+    ("EphysResult", "well_known_files", "WellKnownFile", "well_known_files", True, False),
+    ("EphysSweep", "specimen", "Specimen", "specimen", False, False),
+    ("EphysFeature", "specimen", "Specimen", "specimen", False, False),
+    ("NeuronReconstruction", "specimen", "Specimen", "specimen", False, False),
+    ("NeuronReconstruction", "well_known_files", "WellKnownFile", "well_known_files", True, False),
+    ("NeuronalModel", "specimen", "Specimen", "specimen", False, False),
+    (
+        "NeuronalModel",
+        "neuronal_model_template",
+        "NeuronalModelTemplate",
+        "neuronal_model_template",
+        False,
+        False,
+    ),
+    ("NeuronalModel", "well_known_files", "WellKnownFile", "well_known_files", True, False),
+    ("NeuronalModel", "neuronal_model_runs", "NeuronalModelRun", "neuronal_model_runs", True, False),
+    ("NeuronalModelTemplate", "well_known_files", "WellKnownFile", "well_known_files", True, False),
+    ("NeuronalModelTemplate", "neuronal_models", "NeuronalModel", "neuronal_models", True, False),
+    ("NeuronalModelRun", "neuronal_model", "NeuronalModel", "neuronal_model", False, False),
+    ("NeuronalModelRun", "well_known_files", "WellKnownFile", "well_known_files", True, False),
+    ("WellKnownFile", "well_known_file_type", "WellKnownFileType", "well_known_file_type", False, False),
+    ("WellKnownFile", "ephys_result", "EphysResult", "ephys_result", False, False),
+    ("WellKnownFile", "neuron_reconstruction", "NeuronReconstruction", "neuron_reconstruction", False, False),
+    ("WellKnownFile", "neuronal_model", "NeuronalModel", "neuronal_model", False, False),
+]
+
+
+def _kind(model_field: dj.Field) -> str:
+    if isinstance(model_field, dj.BooleanField):
+        return "bool"
+    if isinstance(model_field, dj.FloatField):
+        return "float"
+    if isinstance(model_field, (dj.IntegerField, dj.BigIntegerField, dj.ForeignKey, dj.OneToOneField)):
+        target = model_field.target_field if model_field.is_relation else model_field
+        return "int" if isinstance(target, (dj.IntegerField, dj.BigIntegerField, dj.AutoField)) else "text"
+    if isinstance(model_field, dj.JSONField):
+        return "json"
+    return "text"
+
+
+def _attributes(django_model: type[dj.Model]) -> dict[str, RmaAttribute]:
+    hidden = HIDDEN_FIELDS.get(django_model, set())
+    out = {}
+    for model_field in django_model._meta.concrete_fields:
+        if model_field.attname in hidden:
+            continue
+        name = model_field.db_column or model_field.attname
+        out[name] = RmaAttribute(name=name, field=model_field.attname, kind=_kind(model_field))
+    return out
+
+
+@cache
+def schema() -> dict[str, RmaModel]:
+    associations: dict[str, dict[str, RmaAssociation]] = {name: {} for name in MODELS}
+    for source, name, target, accessor, many, wrap in ASSOCIATIONS:
+        associations[source][name] = RmaAssociation(name, target, accessor, many, wrap)
+    out = {}
+    for name, django_model in MODELS.items():
+        out[name] = RmaModel(
+            name=name,
+            django_model=django_model,
+            table=django_model._meta.db_table,
+            attributes=_attributes(django_model),
+            associations=associations[name],
+            computed=("download_link",) if django_model is m.WellKnownFile else (),
+        )
+    return out
+
+
+def model_named(name: str) -> RmaModel | None:
+    return schema().get(name)
+
+
+def describe(model: RmaModel) -> dict:
+    """Allen's DataDescription record for one model (the shape rma_builder.js reads)."""
+    kinds = {"int": "integer", "float": "float", "bool": "boolean", "text": "string", "json": "text"}
+    return {
+        "DataDescription": {
+            model.name: {
+                "table": model.table,
+                "fields": [{"name": a.name, "type": kinds[a.kind]} for a in model.attributes.values()]
+                + [{"name": c, "type": "string"} for c in model.computed],
+                "associations": [
+                    {"name": a.name, "class": a.target, "type": "has_many" if a.many else "belongs_to"}
+                    for a in model.associations.values()
+                ],
+            }
+        }
+    }

@@ -1,0 +1,199 @@
+"""HTTP routes of Allen's API. Thin: parse the request, run the engine, render; RmaError -> HTTP 400 envelope."""
+
+import logging
+import re
+
+from django.db import DatabaseError
+from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.views.decorators.http import require_GET
+
+from celltypes.atlas.models import NeuronalModel, WellKnownFile
+from celltypes.rma.downloads import FileUnavailable, neuronal_model_zip, well_known_file_source
+from celltypes.rma.engine import run_query
+from celltypes.rma.errors import RmaError
+from celltypes.rma.parser import parse_params
+from celltypes.rma.renderers import csv as csv_renderer
+from celltypes.rma.renderers import json as json_renderer
+from celltypes.rma.renderers import xml as xml_renderer
+from celltypes.rma.schema import describe, model_named, schema
+from celltypes.rma.syntax import Filter, ModelStage, Op, Query, Value
+
+log = logging.getLogger(__name__)
+FORMATS = {"json": "application/json", "xml": "application/xml", "csv": "text/csv"}
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+def _error(fmt: str, message: str, status: int = 400) -> HttpResponse:
+    if fmt == "xml":
+        body = xml_renderer.document(
+            success=False, start_row=0, num_rows=0, total_rows=0, wrapper="", element="", message=message
+        )
+        return HttpResponse(body, status=status, content_type=FORMATS["xml"])
+    return HttpResponse(json_renderer.error(message), status=status, content_type=FORMATS["json"])
+
+
+def _params(request: HttpRequest) -> dict[str, str]:
+    return {key: request.GET.get(key) for key in request.GET}
+
+
+def _respond(request: HttpRequest, query: Query, fmt: str) -> HttpResponse:
+    try:
+        result = run_query(query)
+    except RmaError as exc:
+        return _error(fmt, str(exc))
+    except DatabaseError as exc:
+        log.warning("RMA query failed in the database: %s", exc)
+        return _error(fmt, f"the query could not be executed: {exc.__class__.__name__}")
+    plan = result.plan
+    extra = {}
+    if plan.debug:
+        from celltypes.rma.parser import to_text
+
+        extra["debug"] = {"query": to_text(query), "sql": str(plan.queryset.query)}
+    if fmt == "json":
+        body = json_renderer.envelope(
+            success=True,
+            start_row=result.start_row,
+            num_rows=result.num_rows,
+            total_rows=result.total_rows,
+            msg=result.records,
+            **extra,
+        )
+        response = HttpResponse(body, content_type=FORMATS["json"])
+    elif fmt == "xml":
+        body = xml_renderer.document(
+            success=True,
+            start_row=result.start_row,
+            num_rows=result.num_rows,
+            total_rows=result.total_rows,
+            wrapper=plan.model.table,
+            element=plan.model.element,
+            records=result.records,
+        )
+        response = HttpResponse(body, content_type=FORMATS["xml"])
+    else:
+        response = HttpResponse(csv_renderer.table(result.records), content_type=FORMATS["csv"])
+    filename = request.GET.get("filename")
+    if fmt == "csv" or filename:
+        safe = re.sub(r"[^A-Za-z0-9._-]", "_", filename or "query.csv")
+        response["Content-Disposition"] = f'attachment; filename="{safe}"'
+    return response
+
+
+@require_GET
+def query(request: HttpRequest, fmt: str) -> HttpResponse:
+    """/api/v2/data/query.<fmt>?q=model::...  (also criteria=, and legacy URL options)."""
+    try:
+        parsed = parse_params(_params(request))
+    except RmaError as exc:
+        return _error(fmt, str(exc))
+    return _respond(request, parsed, fmt)
+
+
+@require_GET
+def model_query(request: HttpRequest, model: str, fmt: str) -> HttpResponse:
+    """/api/v2/data/<Model>/query.<fmt>?criteria=...&include=...&num_rows=..."""
+    try:
+        parsed = parse_params(_params(request), model=model)
+    except RmaError as exc:
+        return _error(fmt, str(exc))
+    return _respond(request, parsed, fmt)
+
+
+@require_GET
+def model_record(request: HttpRequest, model: str, pk: int, fmt: str) -> HttpResponse:
+    """/api/v2/data/<Model>/<id>.<fmt>?include=..."""
+    params = _params(request)
+    params.pop("criteria", None)
+    try:
+        parsed = parse_params(params, model=model)
+    except RmaError as exc:
+        return _error(fmt, str(exc))
+    stage = parsed.stages[0]
+    by_id = Filter(attr="id", op=Op.EQ, values=(Value(str(pk)),))
+    if model_named(model) is not None and "id" not in model_named(model).attributes:
+        pk_name = model_named(model).django_model._meta.pk
+        by_id = Filter(attr=pk_name.db_column or pk_name.attname, op=Op.EQ, values=(Value(str(pk)),))
+    stage = ModelStage(
+        model=stage.model,
+        filters=(*stage.filters, by_id),
+        criteria=stage.criteria,
+        include=stage.include,
+        options=stage.options,
+        position=stage.position,
+    )
+    return _respond(request, Query((stage,)), fmt)
+
+
+@require_GET
+def schema_index(request: HttpRequest) -> HttpResponse:
+    """/api/v2/data.json and /api/v2/data/enumerate.json: every model's description."""
+    records = [describe(model) for _, model in sorted(schema().items())]
+    body = json_renderer.envelope(
+        success=True, start_row=0, num_rows=len(records), total_rows=len(records), msg=records
+    )
+    return HttpResponse(body, content_type=FORMATS["json"])
+
+
+@require_GET
+def schema_model(request: HttpRequest, model: str) -> HttpResponse:
+    """/api/v2/data/<Model>.json (and /describe.json)."""
+    found = model_named(model)
+    if found is None:
+        return _error("json", f"unknown model '{model}'")
+    body = json_renderer.envelope(success=True, start_row=0, num_rows=1, total_rows=1, msg=[describe(found)])
+    return HttpResponse(body, content_type=FORMATS["json"])
+
+
+def well_known_file_download(request: HttpRequest, file_id: int) -> HttpResponse:
+    """Raw bytes with the real file name; honours a single HTTP Range (big NWB files)."""
+    if request.method not in ("GET", "HEAD"):
+        return HttpResponseNotAllowed(["GET", "HEAD"])
+    wkf = WellKnownFile.objects.filter(id=file_id).first()
+    if wkf is None:
+        return _error("json", f"no well-known file with id {file_id}", status=404)
+    try:
+        path, name = well_known_file_source(wkf)
+    except FileUnavailable as exc:
+        return _error("json", str(exc), status=404)
+    size = path.stat().st_size
+    match = _RANGE.match(request.headers.get("Range", "").strip())
+    if match and (match.group(1) or match.group(2)):
+        first, last = match.groups()
+        if first:
+            start, end = int(first), min(int(last) if last else size - 1, size - 1)
+        else:
+            start, end = max(size - int(last), 0), size - 1
+        if start >= size or start > end:
+            response = HttpResponse(status=416)
+            response["Content-Range"] = f"bytes */{size}"
+            return response
+        with path.open("rb") as fh:
+            fh.seek(start)
+            data = fh.read(end - start + 1)
+        response = HttpResponse(data, status=206, content_type="application/octet-stream")
+        response["Content-Range"] = f"bytes {start}-{end}/{size}"
+    else:
+        response = FileResponse(path.open("rb"), content_type="application/octet-stream")
+        response["Content-Length"] = str(size)
+    response["Accept-Ranges"] = "bytes"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+@require_GET
+def neuronal_model_download(request: HttpRequest, model_id: int) -> HttpResponse:
+    model = (
+        NeuronalModel.objects.select_related("neuronal_model_template", "specimen")
+        .filter(id=model_id)
+        .first()
+    )
+    if model is None:
+        return _error("json", f"no neuronal model with id {model_id}", status=404)
+    try:
+        data, name = neuronal_model_zip(model)
+    except FileUnavailable as exc:
+        return _error("json", str(exc), status=404)
+    response = HttpResponse(data, content_type="application/zip")
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
