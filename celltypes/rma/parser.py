@@ -237,9 +237,7 @@ class _Parser:
         self.pos = match.end() + 2
         name = self.ident()
         if kind not in ("model", "service", "pipe", "rma"):
-            raise RmaError(
-                f"unknown stage axis '{kind}::' (expected model::, service::, pipe:: or rma::)", start
-            )
+            raise RmaError(f"unknown stage axis '{kind}::' (expected model::, service::, pipe:: or rma::)", start)
         if name is None:
             raise self.unexpected(f"a name after '{kind}::'")
         if kind == "rma" and name not in ("criteria", "include", "options"):
@@ -366,9 +364,7 @@ class _Parser:
         op = self.operator(ops)
         items = self.value_items("]", what=f"${op}")
         if len(items) > 1 and op is not Op.IN and not lists_anywhere:
-            raise RmaError(
-                f"a list of values needs $in, not ${op} (quote values containing ',')", items[1][2]
-            )
+            raise RmaError(f"a list of values needs $in, not ${op} (quote values containing ',')", items[1][2])
         return Filter(attr, table, op, tuple(Value(text, quoted) for text, quoted, _ in items), start)
 
     def reference(self) -> tuple[str | None, str]:
@@ -475,9 +471,7 @@ def _option(name: str, items: list[tuple[str, bool, int]]) -> Options:
             return Options(num_rows="all")
         if name in ("num_rows", "start_row"):
             if not _UINT.fullmatch(word):
-                allowed = (
-                    "a non-negative integer or 'all'" if name == "num_rows" else "a non-negative integer"
-                )
+                allowed = "a non-negative integer or 'all'" if name == "num_rows" else "a non-negative integer"
                 raise RmaError(f"option '{name}' must be {allowed}, not {text!r}", pos)
             return Options(**{name: int(word)})
         choices = {"true": True, "false": False}
@@ -522,9 +516,7 @@ def _order_by(words: list[str], pos: int) -> OrderBy:
         head, _, tail = words[0].rpartition("$")
         words, direction = [head], tail.lower()
     elif len(words) != 1:
-        raise RmaError(
-            f"bad order item {' '.join(words)!r} (expected 'attr', 'attr asc' or 'attr desc')", pos
-        )
+        raise RmaError(f"bad order item {' '.join(words)!r} (expected 'attr', 'attr asc' or 'attr desc')", pos)
     table, attr = _ref(words[0], pos)
     return OrderBy(attr, table, "desc" if direction == "desc" else "asc")
 
@@ -544,9 +536,7 @@ def _tabular(pieces: list[tuple[list[str], int]]) -> Tabular:
                 raise RmaError(f"bad column alias {words[2]!r}", pos)
             alias = words[2]
         elif len(words) != 1:
-            raise RmaError(
-                f"bad tabular column {' '.join(words)!r} (expected 'attr' or 'attr as alias')", pos
-            )
+            raise RmaError(f"bad tabular column {' '.join(words)!r} (expected 'attr' or 'attr as alias')", pos)
         table, attr = _ref(words[0], pos)
         columns.append(Column(attr, table, alias))
     return Tabular(tuple(columns), distinct)
@@ -595,18 +585,13 @@ def _options_text(options: Options) -> str:
     if options.start_row is not None:
         out.append(f"[start_row$eq{options.start_row}]")
     if options.order is not None:
-        items = (
-            _ref_text(o.attr, o.table) + (" desc" if o.direction == "desc" else "") for o in options.order
-        )
+        items = (_ref_text(o.attr, o.table) + (" desc" if o.direction == "desc" else "") for o in options.order)
         out.append(f"[order$eq{','.join(items)}]")
     for name, refs in (("only", options.only), ("except", options.except_)):
         if refs is not None:
             out.append(f"[{name}$eq{','.join(_ref_text(r.attr, r.table) for r in refs)}]")
     if options.tabular is not None:
-        columns = [
-            _ref_text(c.attr, c.table) + (f" as {c.alias}" if c.alias else "")
-            for c in options.tabular.columns
-        ]
+        columns = [_ref_text(c.attr, c.table) + (f" as {c.alias}" if c.alias else "") for c in options.tabular.columns]
         out.append(f"[tabular$eq{'distinct ' if options.tabular.distinct else ''}{','.join(columns)}]")
     if options.count is not None:
         out.append(f"[count$eq{'true' if options.count else 'false'}]")

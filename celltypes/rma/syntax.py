@@ -148,9 +148,7 @@ class Options:
 
     def merged(self, later: Options) -> Options:
         """These options overridden, field by field, by whatever `later` gives."""
-        changes = {
-            f.name: getattr(later, f.name) for f in fields(later) if getattr(later, f.name) is not None
-        }
+        changes = {f.name: getattr(later, f.name) for f in fields(later) if getattr(later, f.name) is not None}
         return Options(**{**{f.name: getattr(self, f.name) for f in fields(self)}, **changes})
 
     def is_empty(self) -> bool:

@@ -90,16 +90,13 @@ def test_get_cell_filters_on_double_underscore_column():
 
 
 def test_get_ephys_sweeps():
-    query = parse(
-        f"model::EphysSweep,rma::criteria,[specimen_id$eq{SID}],rma::options[num_rows$eq'all']"
-    )
+    query = parse(f"model::EphysSweep,rma::criteria,[specimen_id$eq{SID}],rma::options[num_rows$eq'all']")
     assert query == model("EphysSweep", filters=(filt("specimen_id", "eq", bare(str(SID))),), options=ALL)
 
 
 def test_get_ephys_features_criteria_is_a_nested_path():
     query = parse(
-        "model::EphysFeature,rma::criteria,specimen(ephys_result[failed$eqfalse]),"
-        "rma::options[num_rows$eq'all']"
+        "model::EphysFeature,rma::criteria,specimen(ephys_result[failed$eqfalse]),rma::options[num_rows$eq'all']"
     )
     failed = filt("failed", "eq", bare("false"))
     assert query == model(
@@ -120,9 +117,7 @@ def test_get_morphology_features_keeps_the_sdk_except_bug_for_the_planner():
     assert stage.options == Options(
         num_rows="all", except_=(FieldRef("t"), FieldRef("a"), FieldRef("g"), FieldRef("s"))
     )
-    assert stage.criteria == (
-        assoc("specimen", assoc("ephys_result", filters=(filt("failed", "eq", bare("false")),))),
-    )
+    assert stage.criteria == (assoc("specimen", assoc("ephys_result", filters=(filt("failed", "eq", bare("false")),))),)
 
 
 def test_get_ephys_data_has_criteria_and_include_on_the_same_path():
@@ -135,9 +130,7 @@ def test_get_ephys_data_has_criteria_and_include_on_the_same_path():
     assert query == model(
         "Specimen",
         filters=(filt("id", "eq", bare(str(SID))),),
-        criteria=(
-            assoc("ephys_result", assoc("well_known_files", assoc("well_known_file_type", filters=(nwb,)))),
-        ),
+        criteria=(assoc("ephys_result", assoc("well_known_files", assoc("well_known_file_type", filters=(nwb,)))),),
         include=(assoc("ephys_result", assoc("well_known_files", assoc("well_known_file_type"))),),
         options=ALL,
     )
@@ -182,8 +175,7 @@ LIST_CELLS_INCLUDE_TEXT = (
 def test_deprecated_list_cells():
     query = parse(
         "model::Specimen,rma::criteria,[is_cell_specimen$eq'true'],"
-        "products[name$in'Mouse Cell Types','Human Cell Types'],ephys_result[failed$eqfalse],"
-        + LIST_CELLS_INCLUDE_TEXT
+        "products[name$in'Mouse Cell Types','Human Cell Types'],ephys_result[failed$eqfalse]," + LIST_CELLS_INCLUDE_TEXT
     )
     assert query == model(
         "Specimen",
@@ -327,9 +319,7 @@ def test_biophysical_cache_data_has_no_options():
         assoc("specimen", assoc("ephys_result", wkf), assoc("neuron_reconstructions", wkf), assoc("ephys_sweeps")),
         wkf,
     )
-    assert query == model(
-        "NeuronalModel", filters=(filt("id", "eq", bare("472451419")),), criteria=tree, include=tree
-    )
+    assert query == model("NeuronalModel", filters=(filt("id", "eq", bare("472451419")),), criteria=tree, include=tree)
     assert only_stage(query).options == Options()
     assert only_stage(query).options.is_empty()
 
@@ -363,13 +353,13 @@ def test_rma_model_query_with_every_option():
 
 @pytest.mark.parametrize("separator", ["+", " "])  # Django's request.GET turns '+' into ' '
 def test_rma_model_query_filters_glued_to_model_and_tabular_alias(separator):
-    query = parse(f"model::Gene[id$eq5],rma::options[tabular$eqgenes.id,genes.acronym{separator}as{separator}gene_symbol]")
+    query = parse(
+        f"model::Gene[id$eq5],rma::options[tabular$eqgenes.id,genes.acronym{separator}as{separator}gene_symbol]"
+    )
     assert query == model(
         "Gene",
         filters=(filt("id", "eq", bare("5")),),
-        options=Options(
-            tabular=Tabular((Column("id", "genes"), Column("acronym", "genes", alias="gene_symbol")))
-        ),
+        options=Options(tabular=Tabular((Column("id", "genes"), Column("acronym", "genes", alias="gene_symbol")))),
     )
 
 
@@ -542,7 +532,11 @@ def test_association_filter_directly_followed_by_a_sibling():
 def test_filters_inside_parentheses_belong_to_the_association():
     query = parse("model::X,rma::criteria,specimen([id$eq1],donor[name$eq'x'])")
     assert only_stage(query).criteria == (
-        assoc("specimen", assoc("donor", filters=(filt("name", "eq", quoted("x")),)), filters=(filt("id", "eq", bare("1")),)),
+        assoc(
+            "specimen",
+            assoc("donor", filters=(filt("name", "eq", quoted("x")),)),
+            filters=(filt("id", "eq", bare("1")),),
+        ),
     )
 
 
@@ -718,7 +712,9 @@ def test_legacy_every_url_option():
 
 
 def test_url_options_merge_into_pipeline_query_and_win():
-    query = parse_params({"q": "model::X,rma::options[num_rows$eq'all'][order$eqid]", "num_rows": "10", "start_row": "0"})
+    query = parse_params(
+        {"q": "model::X,rma::options[num_rows$eq'all'][order$eqid]", "num_rows": "10", "start_row": "0"}
+    )
     assert only_stage(query).options == Options(num_rows=10, start_row=0, order=(OrderBy("id"),))
 
 
@@ -746,7 +742,8 @@ SDK_QUERIES = [
     f"model::Specimen,rma::criteria,[id$in325464516,{SID}],{GLIF_INCLUDE_TEXT}",
     "model::Gene[id$eq5],rma::options[tabular$eq'distinct genes.id','genes.acronym+as+gene_symbol']",
     "model::Specimen,rma::criteria,[id$eq1],rma::include,donor(organism),"
-    "rma::options[only$eqid,name][except$eqt.a][num_rows$eq10][start_row$eq20][order$eq'name desc'][count$eqfalse][debug$eq'preview']",
+    "rma::options[only$eqid,name][except$eqt.a][num_rows$eq10][start_row$eq20][order$eq'name desc']"
+    "[count$eqfalse][debug$eq'preview']",
     "model::Structure,rma::criteria,[acronym$il'*CA*'],pipe::list[xstructures$eq'id'],"
     "model::Gene,rma::criteria,structures[id$in$xstructures]",
     "service::text_search[query_string$eqfoo][x$eq1,2]",
@@ -880,3 +877,24 @@ def test_legacy_errors_name_the_parameter():
 def test_rma_error_without_position():
     error = RmaError("unknown model 'Foo'")
     assert str(error) == "unknown model 'Foo'" and error.position is None
+
+
+def test_parser_modules_import_nothing_but_the_standard_library():
+    import ast
+    import sys
+    from pathlib import Path
+
+    import celltypes.rma.parser as parser_module
+
+    for path in Path(parser_module.__file__).parent.glob("*.py"):
+        if path.name not in ("errors.py", "syntax.py", "parser.py"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0:
+                names = [node.module or ""]
+            else:
+                continue
+            for name in names:
+                assert name.split(".")[0] in sys.stdlib_module_names | {"__future__"}, f"{path.name} imports {name}"
