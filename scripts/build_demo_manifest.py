@@ -11,6 +11,15 @@ from pathlib import Path
 
 DEMO = Path(__file__).resolve().parent.parent / "celltypes" / "atlas" / "demo_data"
 RECON_ID = re.compile(r"_(\d{6,})_m(?:_pia)?\.swc$")
+# SWCs shipped without a reconstruction id in their name, identified by a node-for-node match of their computed
+# features with a published NeuronReconstruction record (tests/unit/science/test_morphology.py), or by the
+# model record shipped beside them.
+KNOWN_RECONSTRUCTION_IDS = {
+    "bmtk/examples/bio_all_active_sweep/models/neuronal_model_491766131/reconstruction.swc": "527109145",
+    "bmtk/bmtk/tests/simulator/bionet/components/morphology/rorb_480169178_morphology.swc": "496079587",
+    "bmtk/examples/bio_nsg/bio_450cells/components/morphologies/485184849_reconstruction.swc": "505202170",
+    "ateam-tools/examples/rotation_cell_morph_example/cell_types/specimen_485931158/reconstruction.swc": "510988665",
+}
 
 
 def classify(path: str, specimen: str) -> tuple[str, str, str, str]:
@@ -27,7 +36,7 @@ def classify(path: str, specimen: str) -> tuple[str, str, str, str]:
         match = RECON_ID.search(name)
         if not specimen:
             return "unused", "", match.group(1) if match else "", "SWC not tied to a cell of the table"
-        return "swc", "", match.group(1) if match else "", ""
+        return "swc", "", match.group(1) if match else KNOWN_RECONSTRUCTION_IDS.get(path, ""), ""
     if "CellTypesDatabase/models/GLIF/" in path:
         return "glif_" + name.removesuffix(".json"), parts[-2], "", ""
     if name.endswith("fit.json") or name == "fit_parameters.json":

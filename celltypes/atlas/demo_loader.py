@@ -319,10 +319,13 @@ class DemoLoader:
     def _morphology_tables(self) -> None:
         """Fill the published 30-column records. A record matching the cell table's nr__ values is the current
         reconstruction (its id wins over the nrwkf__id - 2 guess); any other record is an older, superseded one."""
+        # The 670-cell merge is of the same release as the cell table, so it decides the current record first;
+        # the older 402-record table then adds the superseded reconstructions it describes.
         sources = [
-            (MORPHOLOGY_TABLE, {"id": ["neuron_reconstruction_id"]}),
             (ALL_FEATURES_TABLE, {"id": ["id_y"]}),
+            (MORPHOLOGY_TABLE, {"id": ["neuron_reconstruction_id"]}),
         ]
+        confirmed: set[int] = set()
         for table, aliases in sources:
             for row in read_table(self.demo / table, required=["id", "specimen_id"], aliases=aliases):
                 if not row.text("neuron_reconstruction_type"):
@@ -333,7 +336,14 @@ class DemoLoader:
                     continue
                 current_id = self.current_reconstruction.get(specimen_id)
                 current = self.rows.get(NeuronReconstruction, current_id) if current_id else None
-                if current is not None and recon_id != current.id and _same_reconstruction(current, row):
+                if current is not None and recon_id == current.id:
+                    confirmed.add(specimen_id)
+                elif (
+                    current is not None
+                    and specimen_id not in confirmed
+                    and _same_reconstruction(current, row)
+                ):
+                    confirmed.add(specimen_id)
                     self.rows.by_model[NeuronReconstruction].pop(current.id)
                     self._rekey_reconstruction_files(current.id, recon_id)
                     current.id = recon_id

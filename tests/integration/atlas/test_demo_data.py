@@ -161,10 +161,15 @@ def test_demo_swc_files_are_attached_and_stored():
     assert swcs.count() == 15
     markers = WellKnownFile.objects.filter(well_known_file_type_id=choices.MARKER[0])
     assert markers.count() == 5
-    # The SWC of specimen 485184849 (10,671 nodes) belongs to its current reconstruction.
-    swc = swcs.get(neuron_reconstruction__specimen_id=485184849)
-    assert swc.neuron_reconstruction.superseded is False
-    assert swc.size > 400_000
+    # The SWC of specimen 488683425 is its current (published) reconstruction ...
+    current = swcs.get(neuron_reconstruction__specimen_id=488683425).neuron_reconstruction
+    assert (current.id, current.superseded, current.number_stems) == (527109145, False, 9)
+    # ... while the 10,671-node SWC of 485184849 is the older record 505202170 of the 402-record release:
+    # the cell's current reconstruction (657298379, from the 670-cell release) has no local file.
+    older = swcs.get(neuron_reconstruction__specimen_id=485184849)
+    assert (older.neuron_reconstruction_id, older.neuron_reconstruction.superseded) == (505202170, True)
+    assert older.size > 400_000
+    assert NeuronReconstruction.objects.get(specimen_id=485184849, superseded=False).id == 657298379
 
 
 def test_every_cell_links_its_nwb_download():
