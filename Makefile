@@ -10,6 +10,7 @@ setup:
 demo: setup
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py load_demo
+	$(PY) manage.py compute_morphology
 
 run: demo
 	scripts/run.sh

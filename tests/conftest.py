@@ -12,8 +12,18 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-# Keep the file store of the test run out of var/: set before Django reads its settings.
+# Keep the file store of the test run out of var/. pytest-django has already read the settings by the time this
+# conftest is imported, so point the settings at it too; the worker process inherits the environment variable.
 os.environ.setdefault("CELLTYPES_DATA_DIR", tempfile.mkdtemp(prefix="celltypes-test-data-"))
+
+
+def _use_test_data_dir() -> None:
+    from django.conf import settings
+
+    settings.CELLTYPES_DATA_DIR = Path(os.environ["CELLTYPES_DATA_DIR"])
+
+
+_use_test_data_dir()
 
 
 @pytest.fixture(scope="session")

@@ -1,10 +1,17 @@
 from django.urls import path
 
-from celltypes.web.views import health, home
+from celltypes.web.views import cells, health, home, search
 
 app_name = "web"
 
 urlpatterns = [
     path("", home.home, name="home"),
     path("health", health.health, name="health"),
+    path("cells/", search.cell_search_page, name="cell_search"),
+    path("cells/download.csv", search.cell_download, {"fmt": "csv"}, name="cell_download_csv"),
+    path("cells/download.json", search.cell_download, {"fmt": "json"}, name="cell_download_json"),
+    path("cell/<int:specimen_id>/", cells.cell_detail, {"tab": "overview"}, name="cell_detail"),
+    path("cell/<int:specimen_id>/ephys/", cells.cell_detail, {"tab": "ephys"}, name="cell_ephys"),
+    path("cell/<int:specimen_id>/morphology/", cells.cell_detail, {"tab": "morphology"}, name="cell_morphology"),
+    path("cell/<int:specimen_id>/models/", cells.cell_detail, {"tab": "models"}, name="cell_models"),
 ]

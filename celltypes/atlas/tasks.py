@@ -1,0 +1,28 @@
+"""Celery tasks of the atlas: thin wrappers that call a service."""
+
+import logging
+
+from celery import shared_task
+
+from celltypes.atlas.morphology_services import computed_morphology_update, morphology_preview_render
+from celltypes.science.errors import InvalidFileError
+
+log = logging.getLogger(__name__)
+
+
+@shared_task(name="atlas.morphology_preview_render", ignore_result=True)
+def morphology_preview_render_task(swc_file_id: int) -> str:
+    """Render the XY/YZ previews of SWC file `swc_file_id`; a malformed SWC is recorded, not retried."""
+    try:
+        paths = morphology_preview_render(swc_file_id=swc_file_id)
+    except InvalidFileError as exc:
+        log.warning("SWC %s cannot be read: %s", swc_file_id, exc)
+        return f"error: {exc}"
+    return f"rendered {len(paths)} previews"
+
+
+@shared_task(name="atlas.computed_morphology_update")
+def computed_morphology_update_task(reconstruction_id: int) -> str:
+    """Compute and store the features of reconstruction `reconstruction_id` from its held SWC."""
+    computed = computed_morphology_update(reconstruction_id=reconstruction_id)
+    return f"error: {computed.error}" if computed.error else f"{len(computed.features)} features"

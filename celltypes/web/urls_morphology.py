@@ -1,0 +1,41 @@
+"""Morphology pictures and plot data (celltypes/web/views/morphology_api.py documents each route).
+
+Include from celltypes/urls.py with ``path("", include("celltypes.web.urls_morphology"))``.
+"""
+
+from django.urls import path, register_converter
+
+from celltypes.web.views import morphology_api
+
+
+class PlaneConverter:
+    regex = "xy|yz"
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value
+
+
+class ImageFormatConverter(PlaneConverter):
+    regex = "svg|png"
+
+
+register_converter(PlaneConverter, "morphology_plane")
+register_converter(ImageFormatConverter, "morphology_image_format")
+
+app_name = "morphology"
+
+PREVIEW = "cell/<int:specimen_id>/morphology/preview/<morphology_plane:plane>"
+
+urlpatterns = [
+    path(f"{PREVIEW}.<morphology_image_format:fmt>", morphology_api.preview_image, name="preview_image"),
+    path(f"{PREVIEW}/fragment", morphology_api.preview_fragment, name="preview_fragment"),
+    path("cell/<int:specimen_id>/morphology/plot.json", morphology_api.plot_json, name="plot_json"),
+    path(
+        "api/v2/section_image_download/<int:image_id>",
+        morphology_api.section_image_download,
+        name="section_image_download",
+    ),
+]

@@ -1,0 +1,55 @@
+"""The cell page: overview, ephys, morphology and models tabs, each at its own URL."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.http import require_GET
+
+from celltypes.web.cell_detail import cell_ephys_get, cell_get, cell_models_get, cell_morphology_get
+from celltypes.web.htmx import HtmxHttpRequest, is_partial, vary_on_htmx
+from celltypes.web.search import SearchParams
+
+TABS = (
+    ("overview", "Overview", "web:cell_detail"),
+    ("ephys", "Electrophysiology", "web:cell_ephys"),
+    ("morphology", "Morphology", "web:cell_morphology"),
+    ("models", "Models", "web:cell_models"),
+)
+
+
+@require_GET
+def cell_detail(request: HtmxHttpRequest, specimen_id: int, tab: str = "overview") -> HttpResponse:
+    cell = cell_get(specimen_id=specimen_id)
+    if cell is None:
+        raise Http404(f"No cell with specimen id {specimen_id}.")
+    back = back_query(request)
+    context = {
+        "cell": cell,
+        "tab": tab,
+        "tabs": [(key, label, reverse(name, args=[specimen_id])) for key, label, name in TABS],
+        "back": back,
+        "back_url": reverse("web:cell_search") + (f"?{back}" if back else ""),
+    }
+    if tab == "ephys":
+        context["ephys"] = cell_ephys_get(specimen_id=specimen_id)
+    elif tab == "morphology":
+        context["morphology"] = cell_morphology_get(specimen_id=specimen_id)
+    elif tab == "models":
+        context["models"] = cell_models_get(specimen_id=specimen_id, row=cell.row)
+    partial = is_partial(request)
+    template = "web/cell_detail.html#cell-tab" if partial else "web/cell_detail.html"
+    return vary_on_htmx(render(request, template, context), partial=partial)
+
+
+def back_query(request: HttpRequest) -> str:
+    """The search to go back to: `?back=<query>` (cleaned), else the Referer when it is our search page."""
+    if "back" in request.GET:
+        return SearchParams.from_query(QueryDict(request.GET["back"])).querystring()
+    referer = urlsplit(request.headers.get("Referer", ""))
+    if referer.path == reverse("web:cell_search") and referer.netloc in ("", request.get_host()):
+        return SearchParams.from_query(QueryDict(referer.query)).querystring()
+    return ""

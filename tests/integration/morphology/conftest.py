@@ -1,0 +1,88 @@
+"""Fixtures for the morphology tests: a private SWC in the file store, and the three Celery modes."""
+
+import pytest
+
+from celltypes.atlas import choices, filestore
+from tests.integration.morphology.demo_cells import clear_previews
+
+
+@pytest.fixture
+def held_swc():
+    """Put SWC bytes in the file store as a new 3DNeuronReconstruction file of a cell that holds none.
+
+    Returns a function (content: bytes) -> WellKnownFile; the file and its previews are removed afterwards.
+    """
+    from celltypes.atlas.models import NeuronReconstruction, WellKnownFile
+
+    made: list[int] = []
+    held = {
+        w.neuron_reconstruction.specimen_id
+        for w in WellKnownFile.objects.filter(well_known_file_type_id=choices.RECONSTRUCTION[0]).select_related(
+            "neuron_reconstruction"
+        )
+        if filestore.has_well_known_file(w.id)
+    }
+    reconstruction = (
+        NeuronReconstruction.objects.filter(superseded=False, number_nodes__isnull=False)
+        .exclude(specimen_id__in=held)
+        .order_by("id")
+        .first()
+    )
+
+    def store(content: bytes) -> WellKnownFile:
+        file_id = 990_000_000_000 + len(made)
+        made.append(file_id)
+        filestore.write_atomic(filestore.well_known_file_path(file_id), [content])
+        stored = filestore.well_known_file_path(file_id)
+        return WellKnownFile.objects.create(
+            id=file_id,
+            attachable_type="NeuronReconstruction",
+            attachable_id=reconstruction.id,
+            path=f"/external/celltypes/test_{file_id}/test_m.swc",
+            well_known_file_type_id=choices.RECONSTRUCTION[0],
+            neuron_reconstruction=reconstruction,
+            size=len(content),
+            sha256=filestore.sha256_of(stored),
+        )
+
+    yield store
+    for file_id in made:
+        filestore.well_known_file_path(file_id).unlink(missing_ok=True)
+        clear_previews(file_id)
+
+
+@pytest.fixture
+def eager_celery(settings):
+    """Run tasks in the request. Celery 5.5 still takes a producer from the broker, so use the memory one.
+
+    The app's configuration is a live view of the Django settings (namespace CELERY), so set those.
+    """
+    from celltypes.celery import app
+
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    settings.CELERY_BROKER_URL = "memory://"
+    app._after_fork()  # drop connection pools made for another broker
+    yield app
+    app._after_fork()
+
+
+@pytest.fixture
+def recorded_enqueues(monkeypatch):
+    """Record morphology_preview_render_task.delay calls instead of sending them."""
+    from celltypes.atlas.tasks import morphology_preview_render_task
+
+    calls: list[tuple] = []
+    monkeypatch.setattr(morphology_preview_render_task, "delay", lambda *args: calls.append(args))
+    return calls
+
+
+@pytest.fixture
+def real_worker(settings, celery_worker_url):
+    """Send tasks to the session's real Celery worker (through its Redis)."""
+    from celltypes.celery import app
+
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    settings.CELERY_BROKER_URL = settings.CELERY_RESULT_BACKEND = celery_worker_url
+    app._after_fork()  # drop connection pools made for another broker
+    yield app
+    app._after_fork()
