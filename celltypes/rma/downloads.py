@@ -93,9 +93,7 @@ def neuronal_model_zip(model: NeuronalModel) -> tuple[bytes, str]:
             fit_name = f"{model.id}_fit.json"
             archive.write(well_known_file_source(fit)[0], fit_name)
             morphology = None
-            reconstruction = model.specimen.neuron_reconstructions.filter(
-                well_known_files__size__isnull=False
-            ).first()
+            reconstruction = model.specimen.neuron_reconstructions.filter(well_known_files__size__isnull=False).first()
             for wkf in reconstruction.well_known_files.all() if reconstruction else []:
                 try:
                     path, name = well_known_file_source(wkf)

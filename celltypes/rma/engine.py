@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 from celltypes.rma.errors import RmaError
 from celltypes.rma.planner import Plan, plan, prefetches
-from celltypes.rma.serialize import fields_of_flat, flat_records, records
+from celltypes.rma.serialize import fields_of_flat, records
 from celltypes.rma.syntax import ModelStage, Query
 
 
@@ -29,22 +29,41 @@ def run_query(query: Query) -> RmaResult:
     p = plan(stage)
     queryset = p.queryset
     start, stop = p.start_row, p.start_row + p.num_rows
+    preview = p.debug == "preview" or p.num_rows == 0
     if p.tabular is not None:
         lookups = [lookup for lookup, _ in p.tabular]
         values = queryset.values_list(*lookups)
+        ordering = list(queryset.query.order_by)
         if p.tabular_distinct:
-            values = values.distinct()
-        total = values.count()
-        rows = [] if p.debug == "preview" else list(values[start:stop])
+            # DISTINCT over the tabular columns only: Django adds ORDER BY columns to the SELECT list, so order by
+            # the requested columns that are tabular columns, then by the tabular columns themselves.
+            kept = [o for o in ordering if o.lstrip("-") in lookups]
+            values = values.order_by(*kept, *(lookup for lookup in lookups if lookup not in kept)).distinct()
+        else:
+            # Root order first; the joined columns break ties so that pages are stable.
+            values = values.order_by(*ordering, *(lookup for lookup in lookups if lookup not in ordering))
+        rows = [] if preview else list(values[start:stop])
         keys = [key for _, key in p.tabular]
         found = [dict(zip(keys, row, strict=True)) for row in rows]
-        return RmaResult(found, p.start_row, total, p)
-    total = queryset.count()
-    if p.debug == "preview" or p.num_rows == 0:
-        return RmaResult([], p.start_row, total, p)
+        return RmaResult(found, p.start_row, _total(values, start, p.num_rows, len(rows), preview), p)
+    if preview:
+        return RmaResult([], p.start_row, queryset.count(), p)
     if p.includes or p.model.computed:
         objs = list(queryset.prefetch_related(*prefetches(p.includes))[start:stop])
-        return RmaResult(records(p, objs), p.start_row, total, p)
-    attnames = [attname for _, attname in fields_of_flat(p)]
-    rows = list(queryset.values(*attnames)[start:stop])
-    return RmaResult(flat_records(p, rows), p.start_row, total, p)
+        found = records(p, objs)
+    else:
+        # The flat path (the SDK's cell table, features, sweeps): tuples straight into dicts, no per-value work.
+        # Non-finite floats are left to the renderers (orjson writes them as null).
+        fields = fields_of_flat(p)
+        names = [name for name, _ in fields]
+        # values_list() with no field would mean every field: `except` may have removed them all.
+        rows = queryset.values_list(*(attname for _, attname in fields) or ["pk"])[start:stop]
+        found = [dict(zip(names, row, strict=bool(names))) for row in rows]
+    return RmaResult(found, p.start_row, _total(queryset, start, p.num_rows, len(found), False), p)
+
+
+def _total(queryset, start: int, num_rows: int, got: int, preview: bool) -> int:
+    """total_rows; a short, non-empty page (or a short first page) tells it without a COUNT query."""
+    if not preview and got < num_rows and (got > 0 or start == 0):
+        return start + got
+    return queryset.count()

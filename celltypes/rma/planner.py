@@ -16,6 +16,7 @@ from celltypes.rma.syntax import Association, Filter, ModelStage, Op, OrderBy, V
 
 DEFAULT_NUM_ROWS = 50
 MAX_NUM_ROWS = 25_000
+MAX_NESTING = 8  # to-many steps in one criteria path (each is a nested subquery; SQLite's parser has a depth limit)
 
 _LOOKUPS = {Op.EQ: "exact", Op.LT: "lt", Op.LE: "lte", Op.GT: "gt", Op.GE: "gte"}
 
@@ -51,21 +52,19 @@ class Plan:
 def plan(stage: ModelStage) -> Plan:
     model = model_named(stage.model)
     if model is None:
-        raise RmaError(
-            f"unknown model '{stage.model}' (known: {', '.join(sorted(schema()))})", stage.position
-        )
+        raise RmaError(f"unknown model '{stage.model}' (known: {', '.join(sorted(schema()))})", stage.position)
     root_q = Q()
     for item in stage.filters:
-        root_q &= _filter_q(model, [], item)
+        root_q &= _filter_q(model, item)
     for path in stage.criteria:
-        root_q &= _path_q(model, path, [], [model])
+        root_q &= _path_q([model], path)
     includes: dict[str, IncludeNode] = {}
     for path in stage.include:
-        _add_include(model, path, includes)
+        _add_include(model, model, path, includes)
         if _has_filters(path):
-            root_q &= _path_q(model, path, [], [model])
+            root_q &= _path_q([model], path, filtered_only=True)
     for path in stage.criteria:
-        _prune_includes(model, path, includes)
+        _prune_includes(model, model, path, includes)
     django_model = model.django_model
     queryset = django_model.objects.all()
     if root_q:
@@ -118,12 +117,9 @@ def _resolve_attribute(chain: list[RmaModel], item: Filter) -> tuple[int, RmaAtt
     raise RmaError(f"unknown attribute '{item.attr}' of model {chain[-1].name}", item.position)
 
 
-def _filter_q(root: RmaModel, accessors: list[str], item: Filter, chain: list[RmaModel] | None = None) -> Q:
-    chain = chain or [root]
-    index, attribute = _resolve_attribute(chain, item)
-    prefix = "__".join(accessors[:index])
-    lookup = f"{prefix}__{attribute.field}" if prefix else attribute.field
-    return _condition(lookup, attribute, item)
+def _filter_q(model: RmaModel, item: Filter) -> Q:
+    _, attribute = _resolve_attribute([model], item)
+    return _condition(attribute.field, attribute, item)
 
 
 def _condition(lookup: str, attribute: RmaAttribute, item: Filter) -> Q:
@@ -136,6 +132,9 @@ def _condition(lookup: str, attribute: RmaAttribute, item: Filter) -> Q:
         return q | Q(**{f"{lookup}__isnull": True}) if len(non_null) != len(values) else q
     if len(item.values) != 1:
         raise RmaError(f"'${item.op.value}' takes one value", item.position)
+    if item.op in (Op.LI, Op.IL) and attribute.kind != "text":
+        kind = {"int": "an integer", "float": "a number", "bool": "true or false"}.get(attribute.kind, "not text")
+        raise RmaError(f"'${item.op.value}' matches text; '{attribute.name}' is {kind}", item.position)
     value = _coerce(attribute, item.values[0], item)
     if item.op in (Op.LI, Op.IL):
         if value is None:
@@ -166,9 +165,7 @@ def _coerce(attribute: RmaAttribute, value: Value, item: Filter):
         try:
             number = float(text)
         except ValueError:
-            raise RmaError(
-                f"'{attribute.name}' is numeric; '{text}' is not a number", item.position
-            ) from None
+            raise RmaError(f"'{attribute.name}' is numeric; '{text}' is not a number", item.position) from None
         if number != number or number in (float("inf"), float("-inf")):
             raise RmaError(f"'{attribute.name}' needs a finite number, not '{text}'", item.position)
         if attribute.kind == "int":
@@ -195,9 +192,7 @@ def _association(model: RmaModel, path: Association):
     association = model.associations.get(path.name)
     if association is None:
         known = ", ".join(sorted(model.associations)) or "none"
-        raise RmaError(
-            f"unknown association '{path.name}' of model {model.name} (known: {known})", path.position
-        )
+        raise RmaError(f"unknown association '{path.name}' of model {model.name} (known: {known})", path.position)
     return association, schema()[association.target]
 
 
@@ -205,24 +200,71 @@ def _has_filters(path: Association) -> bool:
     return bool(path.filters) or any(_has_filters(child) for child in path.children)
 
 
-def _path_q(root: RmaModel, path: Association, accessors: list[str], chain: list[RmaModel]) -> Q:
-    """One Q that holds when the root has a row along `path` meeting every filter on it (same-join semantics)."""
+def _path_q(chain: list[RmaModel], path: Association, filtered_only: bool = False) -> Q:
+    """A Q on the rows of `chain[-1]`: a related row along `path` exists that meets every filter on it.
+
+    To-one steps are joins; each to-many step is a semi-join (`accessor IN (SELECT ...)`), so the filters of one
+    level hold on one and the same related row and a long path never multiplies rows. A filter naming a column of an
+    enclosing model (`well_known_file_type[attachable_type$eq...]` names a WellKnownFile column) is applied at that
+    model's level. `filtered_only` (include paths): only the branches that carry filters must exist; unfiltered
+    branches are outer joins (`neuronal_models(neuronal_model_template[id$in...],neuronal_model_runs)` keeps models
+    without runs).
+    """
+    pending: dict[int, Q] = {}
+    levels = [_Level(base=i, prefix=()) for i in range(len(chain))]
+    q = _exists(chain, levels, path, filtered_only, pending, nesting=0)
+    return q & pending.pop(len(chain) - 1, Q())
+
+
+@dataclass(frozen=True)
+class _Level:
+    base: int  # index (in the chain) of the model whose rows the enclosing subquery selects
+    prefix: tuple[str, ...]  # accessors from that model to this level (to-one joins)
+
+
+def _lookup(level: _Level, name: str) -> str:
+    return "__".join((*level.prefix, name))
+
+
+def _exists(
+    chain: list[RmaModel], levels: list[_Level], path: Association, filtered_only: bool, pending: dict, nesting: int
+) -> Q:
+    """A Q relative to the parent level's subquery model (see `_path_q`)."""
     association, target = _association(chain[-1], path)
-    accessors = [*accessors, association.accessor]
-    chain = [*chain, target]
+    parent = levels[-1]
+    index = len(chain)
+    if association.many:
+        nesting += 1
+        if nesting > MAX_NESTING:
+            raise RmaError(
+                f"association path too deep at '{path.name}' (at most {MAX_NESTING} to-many steps)", path.position
+            )
+        level = _Level(base=index, prefix=())
+    else:
+        level = _Level(base=parent.base, prefix=(*parent.prefix, association.accessor))
+    here, here_levels = [*chain, target], [*levels, level]
     q = Q()
     for item in path.filters:
-        q &= _filter_q(root, accessors, item, chain)
-    if not path.children:
-        if not path.filters:
-            q &= Q(**{f"{'__'.join(accessors)}__isnull": False})
-        return q
-    for child in path.children:
-        q &= _path_q(root, child, accessors, chain)
-    return q
+        at, attribute = _resolve_attribute(here, item)
+        condition = _condition(_lookup(here_levels[at], attribute.field), attribute, item)
+        if at == index:
+            q &= condition
+        else:
+            pending[at] = pending.get(at, Q()) & condition
+    children = [c for c in path.children if _has_filters(c)] if filtered_only else list(path.children)
+    for child in children:
+        q &= _exists(here, here_levels, child, filtered_only, pending, nesting)
+    q &= pending.pop(index, Q())
+    if not association.many:
+        return q if q else Q(**{f"{'__'.join(level.prefix)}__isnull": False})
+    if not q:
+        return Q(**{f"{_lookup(parent, association.accessor)}__isnull": False})
+    return Q(**{f"{_lookup(parent, association.accessor)}__in": target.django_model.objects.filter(q)})
 
 
-def _add_include(model: RmaModel, path: Association, nodes: dict[str, IncludeNode]) -> None:
+def _add_include(
+    root: RmaModel, model: RmaModel, path: Association, nodes: dict[str, IncludeNode], ancestors=()
+) -> None:
     association, target = _association(model, path)
     node = nodes.get(path.name)
     if node is None:
@@ -233,33 +275,41 @@ def _add_include(model: RmaModel, path: Association, nodes: dict[str, IncludeNod
             many=association.many,
             wrap_single=association.wrap_single,
         )
-    condition = _node_condition(target, path)
-    node.filters &= condition
+    _constrain(root, node, path, ancestors)
     for child in path.children:
-        _add_include(target, child, node.children)
+        _add_include(root, target, child, node.children, (*ancestors, node))
 
 
-def _node_condition(target: RmaModel, path: Association) -> Q:
-    """The rows of `target` that this path keeps: its own filters, and existence of filtered descendants."""
-    q = Q()
+def _constrain(root: RmaModel, node: IncludeNode, path: Association, ancestors: tuple[IncludeNode, ...]) -> None:
+    """Prune `node` to the rows `path` keeps: its filters, and existence of its filtered descendants.
+
+    A filter naming a column of an enclosing model (`well_known_file_type[attachable_type$eq...]` names a
+    WellKnownFile column) prunes that enclosing list; one naming a root column only restricts the roots.
+    """
+    chain_nodes = [None, *ancestors, node]
+    chain = [root, *(n.model for n in chain_nodes[1:])]
     for item in path.filters:
-        q &= _filter_q(target, [], item)
+        index, attribute = _resolve_attribute(chain, item)
+        owner = chain_nodes[index]
+        if owner is not None:
+            owner.filters &= _condition(attribute.field, attribute, item)
     for child in path.children:
         if _has_filters(child):
-            q &= _path_q(target, child, [], [target])
-    return q
+            node.filters &= _path_q([node.model], child, filtered_only=True)
 
 
-def _prune_includes(model: RmaModel, path: Association, nodes: dict[str, IncludeNode]) -> None:
+def _prune_includes(
+    root: RmaModel, model: RmaModel, path: Association, nodes: dict[str, IncludeNode], ancestors=()
+) -> None:
     """Criteria filters on a path that is also included prune that included list."""
     node = nodes.get(path.name)
     if node is None:
         _association(model, path)
         return
     if _has_filters(path):
-        node.filters &= _node_condition(node.model, path)
+        _constrain(root, node, path, ancestors)
     for child in path.children:
-        _prune_includes(node.model, child, node.children)
+        _prune_includes(root, node.model, child, node.children, (*ancestors, node))
 
 
 def prefetches(nodes: dict[str, IncludeNode]) -> list[Prefetch]:
@@ -268,9 +318,7 @@ def prefetches(nodes: dict[str, IncludeNode]) -> list[Prefetch]:
         django_model = node.model.django_model
         queryset = django_model.objects.all()
         if node.filters:
-            queryset = django_model.objects.filter(
-                pk__in=django_model.objects.filter(node.filters).values("pk")
-            )
+            queryset = django_model.objects.filter(pk__in=django_model.objects.filter(node.filters).values("pk"))
         queryset = queryset.prefetch_related(*prefetches(node.children))
         out.append(Prefetch(node.accessor, queryset=queryset))
     return out
@@ -283,9 +331,7 @@ def _order(model: RmaModel, order: tuple[OrderBy, ...] | None) -> list[str]:
     out = []
     for item in order:
         if item.table is not None and item.table != model.table:
-            raise RmaError(
-                f"order by '{item.table}.{item.attr}': only columns of {model.table} can order rows"
-            )
+            raise RmaError(f"order by '{item.table}.{item.attr}': only columns of {model.table} can order rows")
         attribute = model.attributes.get(item.attr)
         if attribute is None:
             raise RmaError(f"cannot order by unknown attribute '{item.attr}' of model {model.name}")
@@ -313,9 +359,7 @@ def _tabular(model: RmaModel, stage: ModelStage, columns) -> list[tuple[str, str
     for column in columns:
         accessors, owner = tables.get(column.table or model.table, (None, None))
         if owner is None:
-            raise RmaError(
-                f"tabular column '{column.table}.{column.attr}': table '{column.table}' is not joined"
-            )
+            raise RmaError(f"tabular column '{column.table}.{column.attr}': table '{column.table}' is not joined")
         attribute = owner.attributes.get(column.attr)
         if attribute is None:
             raise RmaError(f"tabular column: unknown attribute '{column.attr}' of model {owner.name}")

@@ -1,4 +1,8 @@
-"""Root rows (+ prefetched includes) -> plain dicts honouring only/except. No NaN ever leaves here."""
+"""Root rows (+ prefetched includes) -> plain dicts honouring only/except.
+
+Nested records have non-finite floats turned into None here; flat rows keep them and the renderers write them
+as null / nil / empty (orjson does so by itself), so that the SDK's simplejson never sees NaN.
+"""
 
 import math
 
@@ -50,12 +54,6 @@ def records(plan: Plan, rows) -> list[dict]:
     return [one(plan.model, row, plan.includes) for row in rows]
 
 
-def flat_records(plan: Plan, value_rows: list[dict]) -> list[dict]:
-    """Rows from `.values()` (no includes): rename attnames to Allen's names."""
-    visible = fields_of_flat(plan)
-    return [{name: clean(row[attname]) for name, attname in visible} for row in value_rows]
-
-
 def fields_of_flat(plan: Plan) -> list[tuple[str, str]]:
     return [(n, f) for n, f in _visible(plan.model, plan) if n not in plan.model.computed]
 
@@ -66,9 +64,7 @@ def _related(obj, node: IncludeNode):
     try:
         value = getattr(obj, node.accessor)
     except Exception as exc:  # a missing reverse one-to-one raises RelatedObjectDoesNotExist
-        if type(exc).__name__ == "RelatedObjectDoesNotExist" or exc.__class__.__name__.endswith(
-            "DoesNotExist"
-        ):
+        if type(exc).__name__ == "RelatedObjectDoesNotExist" or exc.__class__.__name__.endswith("DoesNotExist"):
             value = None
         else:
             raise

@@ -9,11 +9,7 @@ urlpatterns = [
     re_path(r"^api/v2/data(?:/enumerate)?\.json$", views.schema_index, name="rma-schema"),
     re_path(rf"^api/v2/data/(?P<model>[A-Za-z][A-Za-z0-9_]*)/query\.{FMT}$", views.model_query),
     re_path(r"^api/v2/data/(?P<model>[A-Za-z][A-Za-z0-9_]*)(?:/describe)?\.json$", views.schema_model),
-    re_path(
-        rf"^api/v2/data/(?P<model>[A-Za-z][A-Za-z0-9_]*)/(?P<pk>[0-9]{{1,18}})\.{FMT}$", views.model_record
-    ),
-    path(
-        "api/v2/well_known_file_download/<int:file_id>", views.well_known_file_download, name="wkf-download"
-    ),
+    re_path(rf"^api/v2/data/(?P<model>[A-Za-z][A-Za-z0-9_]*)/(?P<pk>[0-9]{{1,18}})\.{FMT}$", views.model_record),
+    path("api/v2/well_known_file_download/<int:file_id>", views.well_known_file_download, name="wkf-download"),
     path("neuronal_model/download/<int:model_id>", views.neuronal_model_download, name="model-download"),
 ]

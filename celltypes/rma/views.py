@@ -183,11 +183,7 @@ def well_known_file_download(request: HttpRequest, file_id: int) -> HttpResponse
 
 @require_GET
 def neuronal_model_download(request: HttpRequest, model_id: int) -> HttpResponse:
-    model = (
-        NeuronalModel.objects.select_related("neuronal_model_template", "specimen")
-        .filter(id=model_id)
-        .first()
-    )
+    model = NeuronalModel.objects.select_related("neuronal_model_template", "specimen").filter(id=model_id).first()
     if model is None:
         return _error("json", f"no neuronal model with id {model_id}", status=404)
     try:

@@ -2,6 +2,7 @@
 
 import csv
 import io
+import math
 
 
 def table(records: list[dict]) -> bytes:
@@ -16,6 +17,8 @@ def table(records: list[dict]) -> bytes:
 
 
 def _text(value) -> str:
+    if isinstance(value, float) and not math.isfinite(value):
+        return ""
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)

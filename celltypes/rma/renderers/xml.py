@@ -1,6 +1,15 @@
 """Allen's XML: `<Response success=... ><plural-model><model>...` with underscores turned into hyphens."""
 
+import math
+import re
 from xml.sax.saxutils import escape
+
+# Characters XML 1.0 cannot carry at all (C0 controls but tab/newline/return, surrogates, U+FFFE/U+FFFF).
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _text(value: str) -> str:
+    return escape(_NOT_XML.sub("\ufffd", value))
 
 
 def _tag(name: str) -> str:
@@ -16,8 +25,10 @@ def _value(name: str, value) -> str:
     if isinstance(value, int):
         return f'<{tag} type="integer">{value}</{tag}>'
     if isinstance(value, float):
+        if not math.isfinite(value):
+            return f'<{tag} nil="true"/>'
         return f'<{tag} type="float">{value!r}</{tag}>'
-    return f"<{tag}>{escape(str(value))}</{tag}>"
+    return f"<{tag}>{_text(str(value))}</{tag}>"
 
 
 def _record(element: str, record: dict) -> str:
@@ -50,9 +61,7 @@ def document(
         f'num_rows="{num_rows}" total_rows="{total_rows}"'
     )
     if message is not None:
-        body = f"<msg>{escape(message)}</msg>"
+        body = f"<msg>{_text(message)}</msg>"
     else:
-        body = (
-            f"<{_tag(wrapper)}>{''.join(_record(_tag(element), r) for r in records or [])}</{_tag(wrapper)}>"
-        )
+        body = f"<{_tag(wrapper)}>{''.join(_record(_tag(element), r) for r in records or [])}</{_tag(wrapper)}>"
     return f'<?xml version="1.0" encoding="UTF-8"?>\n<Response {attrs}>{body}</Response>\n'.encode()
