@@ -138,6 +138,13 @@ def bench_all_cells(base: str, repeats: int) -> None:
         started = time.perf_counter()
         body = get(connection, path)
         http_times.append(time.perf_counter() - started)
+    # Cold: a different num_rows each time (all rows still) makes a new cache key, so the engine runs.
+    cold_times = []
+    for index in range(repeats):
+        cold = query_path(f"model::ApiCellTypesSpecimenDetail,rma::options[num_rows$eq{3000 + index}]")
+        started = time.perf_counter()
+        get(connection, cold)
+        cold_times.append(time.perf_counter() - started)
     connection.close()
     envelope = orjson.loads(body)
     rows = envelope["msg"]
@@ -156,9 +163,12 @@ def bench_all_cells(base: str, repeats: int) -> None:
         floor_times.append(time.perf_counter() - started)
     ours, least = median_ms(http_times), median_ms(floor_times)
     print(f"query.json, all {len(rows)} cells ({len(body) / 1e6:.1f} MB), median of {repeats}:")
-    print(f"  HTTP on loopback (keep-alive)      {ours:8.1f} ms")
+    cold = median_ms(cold_times)
+    print(f"  HTTP, repeated query (cached)      {ours:8.1f} ms")
+    print(f"  HTTP, new query (engine runs)      {cold:8.1f} ms")
     print(f"  floor: orjson.dumps from memory    {least:8.1f} ms")
-    print(f"  ratio                              {ours / least:8.1f} x   (goal <= 3x)")
+    print(f"  ratio cached / floor               {ours / least:8.1f} x   (goal <= 3x)")
+    print(f"  ratio uncached / floor             {cold / least:8.1f} x")
 
 
 def bench_sdk_get_cells(base: str, repeats: int) -> None:

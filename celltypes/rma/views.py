@@ -8,10 +8,12 @@ from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseNot
 from django.views.decorators.http import require_GET
 
 from celltypes.atlas.models import NeuronalModel, WellKnownFile
+from celltypes.atlas.services import atlas_version_get
+from celltypes.rma import response_cache
 from celltypes.rma.downloads import FileUnavailable, neuronal_model_zip, well_known_file_source
 from celltypes.rma.engine import run_query
 from celltypes.rma.errors import RmaError
-from celltypes.rma.parser import parse_params
+from celltypes.rma.parser import parse_params, to_text
 from celltypes.rma.renderers import csv as csv_renderer
 from celltypes.rma.renderers import json as json_renderer
 from celltypes.rma.renderers import xml as xml_renderer
@@ -37,6 +39,26 @@ def _params(request: HttpRequest) -> dict[str, str]:
 
 
 def _respond(request: HttpRequest, query: Query, fmt: str) -> HttpResponse:
+    """Answer from the response cache when the same query was answered at the same atlas version."""
+    filename = request.GET.get("filename")
+    key = (fmt, to_text(query), filename, atlas_version_get())
+    cached = response_cache.get(key)
+    if cached is not None:
+        body, content_type, headers = cached
+        response = HttpResponse(body, content_type=content_type)
+    else:
+        response = _answer(request, query, fmt)
+        if response.status_code == 200:
+            headers = {k: v for k, v in response.items() if k == "Content-Disposition"}
+            response_cache.put(key, response.content, response["Content-Type"], headers)
+            return response
+        return response
+    for name, value in headers.items():
+        response[name] = value
+    return response
+
+
+def _answer(request: HttpRequest, query: Query, fmt: str) -> HttpResponse:
     try:
         result = run_query(query)
     except RmaError as exc:
@@ -47,8 +69,6 @@ def _respond(request: HttpRequest, query: Query, fmt: str) -> HttpResponse:
     plan = result.plan
     extra = {}
     if plan.debug:
-        from celltypes.rma.parser import to_text
-
         extra["debug"] = {"query": to_text(query), "sql": str(plan.queryset.query)}
     if fmt == "json":
         body = json_renderer.envelope(

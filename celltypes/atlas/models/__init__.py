@@ -4,6 +4,7 @@ from .files import WellKnownFile, WellKnownFileType
 from .morphology import ComputedMorphology, NeuronReconstruction
 from .neuronal_models import NeuronalModel, NeuronalModelRun, NeuronalModelTemplate
 from .specimens import (
+    AtlasVersion,
     CellReporter,
     CellSomaLocation,
     Donor,
@@ -16,6 +17,7 @@ from .specimens import (
 )
 
 __all__ = [
+    "AtlasVersion",
     "ApiCellTypesSpecimenDetail",
     "CellReporter",
     "CellSomaLocation",

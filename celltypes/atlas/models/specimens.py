@@ -53,9 +53,7 @@ class Structure(models.Model):
     id = models.BigIntegerField(primary_key=True)
     acronym = models.CharField(max_length=50)
     name = models.CharField(max_length=300, null=True, blank=True)
-    parent = models.ForeignKey(
-        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="children"
-    )
+    parent = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="children")
 
     class Meta:
         db_table = "structures"
@@ -109,12 +107,8 @@ class Specimen(models.Model):
     name = models.CharField(max_length=200, db_index=True)
     hemisphere = models.CharField(max_length=20, null=True, blank=True)
     is_cell_specimen = models.BooleanField(default=True)
-    donor = models.ForeignKey(
-        Donor, on_delete=models.PROTECT, null=True, blank=True, related_name="specimens"
-    )
-    structure = models.ForeignKey(
-        Structure, on_delete=models.PROTECT, null=True, blank=True, related_name="specimens"
-    )
+    donor = models.ForeignKey(Donor, on_delete=models.PROTECT, null=True, blank=True, related_name="specimens")
+    structure = models.ForeignKey(Structure, on_delete=models.PROTECT, null=True, blank=True, related_name="specimens")
     cell_reporter = models.ForeignKey(
         CellReporter, on_delete=models.PROTECT, null=True, blank=True, related_name="specimens"
     )
@@ -145,3 +139,16 @@ class CellSomaLocation(models.Model):
     class Meta:
         db_table = "cell_soma_locations"
         ordering = ["id"]
+
+
+class AtlasVersion(models.Model):
+    """One row whose `version` goes up with every write to Allen's tables (load_demo, sync).
+
+    Readers use it to key caches: a cached API answer is valid while the version is unchanged.
+    """
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    version = models.BigIntegerField(default=0)
+
+    class Meta:
+        db_table = "atlas_version"
