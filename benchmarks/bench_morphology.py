@@ -140,10 +140,7 @@ def main() -> None:
     largest = swc.read_swc(DEMO / LARGEST)
     synthetic = swc.synthetic_morphology(30_000, seed=1)
     print("\npreviews and payload (median ms; JSON bytes with compact separators)")
-    print(
-        f"{'morphology':<26} {'nodes':>6} {'svg xy':>7} {'png xy':>7} {'png yz':>7} "
-        f"{'payload':>8} {'json B':>9}"
-    )
+    print(f"{'morphology':<26} {'nodes':>6} {'svg xy':>7} {'png xy':>7} {'png yz':>7} {'payload':>8} {'json B':>9}")
     for label, m in (("485184849 (largest demo)", largest), ("synthetic", synthetic)):
         svg = median_seconds(lambda m=m: views.render_projection_svg(m, "xy"), args.repeats)
         png = median_seconds(lambda m=m: views.render_projection_png(m, "xy"), args.repeats)

@@ -1,5 +1,6 @@
 """Shared fixtures. Every database test sees the real demo set, loaded once per session."""
 
+import atexit
 import os
 import shutil
 import socket
@@ -14,7 +15,10 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 # Keep the file store of the test run out of var/. pytest-django has already read the settings by the time this
 # conftest is imported, so point the settings at it too; the worker process inherits the environment variable.
-os.environ.setdefault("CELLTYPES_DATA_DIR", tempfile.mkdtemp(prefix="celltypes-test-data-"))
+if "CELLTYPES_DATA_DIR" not in os.environ:
+    _TEST_DATA_DIR = tempfile.mkdtemp(prefix="celltypes-test-data-")
+    os.environ["CELLTYPES_DATA_DIR"] = _TEST_DATA_DIR
+    atexit.register(shutil.rmtree, _TEST_DATA_DIR, ignore_errors=True)
 
 
 def _use_test_data_dir() -> None:

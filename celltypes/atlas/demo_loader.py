@@ -57,12 +57,8 @@ RECONSTRUCTION_COLUMNS = [
     for f in NeuronReconstruction._meta.concrete_fields
     if f.name not in ("id", "specimen", "neuron_reconstruction_type", "superseded", "tags")
 ]
-EPHYS_FEATURE_COLUMNS = [
-    f.name for f in EphysFeature._meta.concrete_fields if f.name not in ("id", "specimen")
-]
-SWEEP_COLUMNS = [
-    f.name for f in EphysSweep._meta.concrete_fields if f.name not in ("id", "specimen", "sampling_rate")
-]
+EPHYS_FEATURE_COLUMNS = [f.name for f in EphysFeature._meta.concrete_fields if f.name not in ("id", "specimen")]
+SWEEP_COLUMNS = [f.name for f in EphysSweep._meta.concrete_fields if f.name not in ("id", "specimen", "sampling_rate")]
 
 
 def local_id(kind: str, key: object) -> int:
@@ -98,9 +94,7 @@ class DemoLoader:
         self.warnings: list[str] = []
         self.files: list[tuple[int, Path, bytes | None]] = []  # (wkf id, source, replacement content)
         self.current_reconstruction: dict[int, int] = {}  # specimen id -> reconstruction id
-        self.ephys_result_ids: dict[
-            int, int
-        ] = {}  # specimen id -> Allen ephys_result id, where a record gives it
+        self.ephys_result_ids: dict[int, int] = {}  # specimen id -> Allen ephys_result id, where a record gives it
 
     # ---- entry point -------------------------------------------------------------------------------------
     def run(self) -> LoadReport:
@@ -298,9 +292,7 @@ class DemoLoader:
         for row in read_table(path, required=["id", "specimen_id"], aliases=aliases):
             specimen_id = row.require(row.integer("specimen_id"), "specimen_id")
             if not self.rows.get(Specimen, specimen_id):
-                raise TableError(
-                    f"{row.where('specimen_id')}: specimen {specimen_id} is not in the cell table"
-                )
+                raise TableError(f"{row.where('specimen_id')}: specimen {specimen_id} is not in the cell table")
             values = {}
             for name in EPHYS_FEATURE_COLUMNS:
                 model_field = EphysFeature._meta.get_field(name)
@@ -312,9 +304,7 @@ class DemoLoader:
                     values[name] = row.number(name)
                 else:
                     values[name] = row.integer(name)
-            self.rows.put(
-                EphysFeature(id=row.require(row.integer("id"), "id"), specimen_id=specimen_id, **values)
-            )
+            self.rows.put(EphysFeature(id=row.require(row.integer("id"), "id"), specimen_id=specimen_id, **values))
 
     def _morphology_tables(self) -> None:
         """Fill the published 30-column records. A record matching the cell table's nr__ values is the current
@@ -338,11 +328,7 @@ class DemoLoader:
                 current = self.rows.get(NeuronReconstruction, current_id) if current_id else None
                 if current is not None and recon_id == current.id:
                     confirmed.add(specimen_id)
-                elif (
-                    current is not None
-                    and specimen_id not in confirmed
-                    and _same_reconstruction(current, row)
-                ):
+                elif current is not None and specimen_id not in confirmed and _same_reconstruction(current, row):
                     confirmed.add(specimen_id)
                     self.rows.by_model[NeuronReconstruction].pop(current.id)
                     self._rekey_reconstruction_files(current.id, recon_id)
@@ -377,9 +363,7 @@ class DemoLoader:
                 continue
             specimen_id = row.require(row.integer("specimen_id"), "specimen_id")
             if not self.rows.get(Specimen, specimen_id):
-                self.warnings.append(
-                    f"{row.text('path')}: specimen {specimen_id} is not in the cell table; skipped"
-                )
+                self.warnings.append(f"{row.text('path')}: specimen {specimen_id} is not in the cell table; skipped")
                 continue
             named_id = row.integer("reconstruction_id")
             current_id = self.current_reconstruction.get(specimen_id)
@@ -423,9 +407,7 @@ class DemoLoader:
                 continue
             recon_id = swc_by_folder.get(str(Path(row.values["path"]).parent))
             if recon_id is None:
-                self.warnings.append(
-                    f"{row.text('path')}: no reconstruction beside this marker file; skipped"
-                )
+                self.warnings.append(f"{row.text('path')}: no reconstruction beside this marker file; skipped")
                 continue
             source = self.demo / row.values["path"]
             self._file_record(
@@ -450,18 +432,12 @@ class DemoLoader:
             metadata = (
                 self._json(parts["glif_model_metadata"])
                 if "glif_model_metadata" in parts
-                else (
-                    self._json(parts["biophysical_model_metadata"])
-                    if "biophysical_model_metadata" in parts
-                    else {}
-                )
+                else (self._json(parts["biophysical_model_metadata"]) if "biophysical_model_metadata" in parts else {})
             )
             specimen_id = int(metadata.get("specimen_id") or specimen_id or 0)
             specimen = self.rows.get(Specimen, specimen_id)
             if specimen is None:
-                self.warnings.append(
-                    f"model {model_id}: specimen {specimen_id} is not in the cell table; skipped"
-                )
+                self.warnings.append(f"model {model_id}: specimen {specimen_id} is not in the cell table; skipped")
                 continue
             if "glif_neuron_config" in parts:
                 self._glif_model(model_id, specimen, metadata, parts)
@@ -524,11 +500,7 @@ class DemoLoader:
         )
         files = metadata.get("well_known_files") or []
         record = next(
-            (
-                f
-                for f in files
-                if (f.get("well_known_file_type") or {}).get("name") == choices.MODEL_PARAMETERS[1]
-            ),
+            (f for f in files if (f.get("well_known_file_type") or {}).get("name") == choices.MODEL_PARAMETERS[1]),
             None,
         )
         file_id = int(record["id"]) if record else local_id("fit", model_id)

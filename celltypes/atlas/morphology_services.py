@@ -17,6 +17,7 @@ import logging
 import math
 import os
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -114,6 +115,20 @@ def cell_reconstruction_with_swc(*, specimen_id: int) -> tuple[NeuronReconstruct
         if filestore.has_well_known_file(wkf.id):
             return wkf.neuron_reconstruction, wkf
     return None
+
+
+def specimens_with_held_swc(specimen_ids: Iterable[int]) -> set[int]:
+    """Which of these specimens have a reconstruction whose SWC the file store holds: one query for all of them.
+
+    For pages that list many cells (the search cards); the rest is a stat per SWC file, no database.
+    """
+    ids = list(specimen_ids)
+    if not ids:
+        return set()
+    files = WellKnownFile.objects.filter(
+        well_known_file_type_id=choices.RECONSTRUCTION[0], neuron_reconstruction__specimen_id__in=ids
+    ).values_list("neuron_reconstruction__specimen_id", "id")
+    return {specimen_id for specimen_id, file_id in files if filestore.has_well_known_file(file_id)}
 
 
 def swc_file_get(*, file_id: int) -> WellKnownFile | None:

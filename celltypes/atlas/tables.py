@@ -106,9 +106,7 @@ def read_table(
                 if not fields or (len(fields) == 1 and not fields[0].strip()):
                     continue
                 if len(fields) != len(columns):
-                    raise TableError(
-                        f"{path.name}, line {line}: expected {len(columns)} fields, found {len(fields)}"
-                    )
+                    raise TableError(f"{path.name}, line {line}: expected {len(columns)} fields, found {len(fields)}")
                 yield Row(path, line, dict(zip(columns, fields, strict=True)))
         except csv.Error as exc:
             raise TableError(f"{path.name}, line {reader.line_num}: {exc}") from None
@@ -126,9 +124,7 @@ def _column_mapping(
             continue
         found = [name for name in aliases.get(column, ()) if name in present]
         if not found:
-            also = (
-                f" (also looked for {', '.join(map(repr, aliases[column]))})" if aliases.get(column) else ""
-            )
+            also = f" (also looked for {', '.join(map(repr, aliases[column]))})" if aliases.get(column) else ""
             raise TableError(f"{path.name}: missing column {column!r}{also}")
         rename[found[0]] = column
     duplicates = {name for name in header if header.count(name) > 1 and name}

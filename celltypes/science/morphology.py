@@ -41,9 +41,7 @@ UNREPRODUCIBLE: dict[str, str] = {
     "average_diameter": _SCALED + "This is 2 × the mean dendrite radius of the SWC.",
     "soma_surface": _SCALED + "This is 4πr² with the SWC soma radius.",
     "total_surface": _SCALED + "This is Σ π (r_parent + r_child) L with the SWC radii.",
-    "total_volume": _SCALED.replace(
-        "smaller. ", "smaller; its sum also lacks a factor r_parent in the Δr term. "
-    )
+    "total_volume": _SCALED.replace("smaller. ", "smaller; its sum also lacks a factor r_parent in the Δr term. ")
     + "This is the frustum volume with the SWC radii.",
 }
 
@@ -103,9 +101,7 @@ class DendriteTree:
         parent = new_index[old_parent]
         stems = (old_parent >= 0) & (m.types[np.maximum(old_parent, 0)] == SOMA)
         soma = m.soma_index
-        return cls(
-            m.xyz[index], m.radius[index], parent, m.xyz[soma], float(m.radius[soma]), int(stems.sum())
-        )
+        return cls(m.xyz[index], m.radius[index], parent, m.xyz[soma], float(m.radius[soma]), int(stems.sum()))
 
     def __len__(self) -> int:
         return len(self.parent)
@@ -299,9 +295,7 @@ def average_bifurcation_angle_local(m: Morphology) -> float:
     if not len(points):
         return math.nan
     first, second = tree.daughter_starts(points)
-    return float(
-        np.mean(_angles_deg(tree.xyz[first] - tree.xyz[points], tree.xyz[second] - tree.xyz[points]))
-    )
+    return float(np.mean(_angles_deg(tree.xyz[first] - tree.xyz[points], tree.xyz[second] - tree.xyz[points])))
 
 
 @feature

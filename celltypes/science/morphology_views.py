@@ -228,17 +228,13 @@ def _rgb(colour: str) -> NDArray[np.uint8]:
     return np.array([int(colour[i : i + 2], 16) for i in (1, 3, 5)], dtype=np.uint8)
 
 
-def _raster_lines(
-    canvas: NDArray[np.uint8], points: NDArray[np.float64], gaps: NDArray[np.bool_], rgb
-) -> None:
+def _raster_lines(canvas: NDArray[np.uint8], points: NDArray[np.float64], gaps: NDArray[np.bool_], rgb) -> None:
     """Draw the polyline segments (consecutive non-gap points) 2 px thick into ``canvas``."""
     ok = ~gaps[:-1] & ~gaps[1:]
     a, b = points[:-1][ok], points[1:][ok]
     steps = np.ceil(np.max(np.abs(b - a), axis=1)).astype(np.int64) + 1
     seg = np.repeat(np.arange(len(a)), steps)
-    t = (np.arange(len(seg)) - np.repeat(np.cumsum(steps) - steps, steps)) / np.repeat(
-        np.maximum(steps - 1, 1), steps
-    )
+    t = (np.arange(len(seg)) - np.repeat(np.cumsum(steps) - steps, steps)) / np.repeat(np.maximum(steps - 1, 1), steps)
     xy = a[seg] + (b[seg] - a[seg]) * t[:, None]
     px = np.floor(xy).astype(np.int64)
     h, w = canvas.shape[:2]
@@ -249,9 +245,7 @@ def _raster_lines(
 
 
 def _png_chunk(kind: bytes, data: bytes) -> bytes:
-    return (
-        struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-    )
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
 
 
 def encode_png(rgb: NDArray[np.uint8]) -> bytes:

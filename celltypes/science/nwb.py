@@ -123,9 +123,7 @@ def load_stimulus_ontology(path: PathLike = DEFAULT_ONTOLOGY_PATH) -> StimulusOn
         if not isinstance(record, list) or not all(
             isinstance(tags, list) and tags and all(isinstance(t, str) for t in tags) for tags in record
         ):
-            raise InvalidFileError(
-                path, "a record must be a list of [tag_type, value, ...]", f"record {index}"
-            )
+            raise InvalidFileError(path, "a record must be a list of [tag_type, value, ...]", f"record {index}")
     return StimulusOntology(records, source=path)
 
 
@@ -686,9 +684,7 @@ def _pair(
         match = [s for s in stim if r.electrode is not None and s.electrode == r.electrode]
         if not match:
             if len(resp) != len(stim):
-                f.fail(
-                    "/stimulus/presentation", f"cannot pair stimulus and response series of sweep {number}"
-                )
+                f.fail("/stimulus/presentation", f"cannot pair stimulus and response series of sweep {number}")
             match = [stim[index]]
         pairs.append((r, match[0]))
     return pairs
@@ -726,9 +722,7 @@ def _build_sweep(
     if "[" in raw_description:
         description = raw_description
     else:
-        count = (
-            notebook.numeric("Set Sweep Count", number, _headstage(response.electrode)) if notebook else None
-        )
+        count = notebook.numeric("Set Sweep Count", number, _headstage(response.electrode)) if notebook else None
         description = f"{code}[{int(count) if count is not None else 0}]" if code else ""
     if stored_name:
         name = stored_name
@@ -778,9 +772,7 @@ def _read_mies_nwb1(f: _File, ontology: StimulusOntology | None) -> list[Sweep]:
     stimuli: dict[int, list[tuple[str, int]]] = {}
     for key in acquisition:
         if m := _MIES_ACQ.match(key):
-            responses.setdefault(int(m.group(1)), []).append(
-                (f"acquisition/timeseries/{key}", int(m.group(2)))
-            )
+            responses.setdefault(int(m.group(1)), []).append((f"acquisition/timeseries/{key}", int(m.group(2))))
     for key in presentation:
         if m := _MIES_STIM.match(key):
             stimuli.setdefault(int(m.group(1)), []).append((f"stimulus/presentation/{key}", int(m.group(2))))
@@ -814,9 +806,7 @@ def _read_nwb2(f: _File, ontology: StimulusOntology | None) -> list[Sweep]:
                     f.fail(f"/{base}/{key}", "missing attribute 'sweep_number'")
                 number = m.group(1)
             channel = re.search(r"(\d+)$", key)
-            found.setdefault(int(number), []).append(
-                (f"{base}/{key}", int(channel.group(1)) if channel else 0)
-            )
+            found.setdefault(int(number), []).append((f"{base}/{key}", int(channel.group(1)) if channel else 0))
         return found
 
     responses = collect("acquisition", False)
@@ -918,9 +908,7 @@ def _specimen_name(f: _File, path: str) -> tuple[str, str]:
     return Path(path).stem, "file name"
 
 
-def read_nwb(
-    path: PathLike, ontology: StimulusOntology | PathLike | None = None, *, lazy: bool = True
-) -> NwbRecording:
+def read_nwb(path: PathLike, ontology: StimulusOntology | PathLike | None = None, *, lazy: bool = True) -> NwbRecording:
     """Read an NWB file of any supported layout.
 
     ``ontology`` is a :class:`StimulusOntology` or the path of an ipfx ontology JSON (default: the demo copy).
@@ -940,11 +928,7 @@ def read_nwb(
             }[layout]
             sweeps = reader(f, resolved)
             name, name_source = _specimen_name(f, spath)
-            id_text = (
-                (f.text("general/aibs_specimen_id") or "").strip()
-                if f.has("general/aibs_specimen_id")
-                else ""
-            )
+            id_text = (f.text("general/aibs_specimen_id") or "").strip() if f.has("general/aibs_specimen_id") else ""
             recording = NwbRecording(
                 path=spath,
                 layout=layout,
@@ -994,9 +978,7 @@ def _put_text(group: h5py.Group, name: str, text: str) -> h5py.Dataset:
 
 
 def _put_custom(group: h5py.Group, name: str, value: Any) -> None:
-    dataset = (
-        _put_text(group, name, value) if isinstance(value, str) else group.create_dataset(name, data=value)
-    )
+    dataset = _put_text(group, name, value) if isinstance(value, str) else group.create_dataset(name, data=value)
     dataset.attrs["neurodata_type"] = "Custom"
 
 
@@ -1105,9 +1087,7 @@ def _write_allen(h: h5py.File, recording: NwbRecording, dtype: np.dtype, compres
     _put_text(general, "aibs_specimen_name", recording.name)
     if recording.specimen_id is not None:
         _put_text(general, "aibs_specimen_id", str(recording.specimen_id))
-    general.create_dataset(
-        "generated_by", data=np.array(["pipeline", "celltypes", "version", "1.0"], dtype=_STR)
-    )
+    general.create_dataset("generated_by", data=np.array(["pipeline", "celltypes", "version", "1.0"], dtype=_STR))
     _put_text(
         general,
         "data_collection",
@@ -1158,9 +1138,7 @@ def _write_allen(h: h5py.File, recording: NwbRecording, dtype: np.dtype, compres
             pulse = min(count, int(round(ALLEN_TEST_PULSE_LENGTH * sweep.sampling_rate)))
             experiment = int(round(ALLEN_EXPERIMENT_START_TIME * sweep.sampling_rate))
             if pulse > 0:
-                _write_epoch(
-                    epochs, f"TestPulse_{sweep.sweep_number}", sweep, 0, pulse, "test pulse", "TestPulse"
-                )
+                _write_epoch(epochs, f"TestPulse_{sweep.sweep_number}", sweep, 0, pulse, "test pulse", "TestPulse")
             if experiment < count:
                 _write_epoch(
                     epochs,

@@ -179,9 +179,7 @@ def _swc_table(path: str, numbers: list[int], rows: list[str]) -> NDArray[np.flo
     return table
 
 
-def _parent_indices(
-    path: str, numbers: list[int], ids: NDArray[np.int64], parent_ids: NDArray[np.int64]
-) -> NDArray:
+def _parent_indices(path: str, numbers: list[int], ids: NDArray[np.int64], parent_ids: NDArray[np.int64]) -> NDArray:
     order = np.argsort(ids, kind="stable")
     sorted_ids = ids[order]
     dup = np.flatnonzero(sorted_ids[1:] == sorted_ids[:-1])
@@ -224,9 +222,7 @@ def _topological_order(path: str, numbers: list[int], parent: NDArray[np.int64])
             node = int(parent[node])
         cycle = path_nodes[path_nodes.index(node) :]
         row = min(cycle)
-        raise InvalidFileError(
-            path, f"node is part of a parent cycle ({len(cycle)} nodes)", f"line {numbers[row]}"
-        )
+        raise InvalidFileError(path, f"node is part of a parent cycle ({len(cycle)} nodes)", f"line {numbers[row]}")
     return np.asarray(order, dtype=np.int64)
 
 
@@ -250,9 +246,7 @@ def parse_swc(text: str, path: str = "<text>") -> Morphology:
         ids, types, xyz, radius = ids[order], types[order], xyz[order], radius[order]
         old_parent = parent[order]
         parent = np.where(old_parent < 0, -1, new_index[old_parent])
-    return Morphology(
-        ids=ids, types=types, xyz=xyz, radius=radius, parent=parent, path=path, comments=tuple(comments)
-    )
+    return Morphology(ids=ids, types=types, xyz=xyz, radius=radius, parent=parent, path=path, comments=tuple(comments))
 
 
 def read_swc(path_or_text: PathOrText | IO[str] | IO[bytes]) -> Morphology:
@@ -297,9 +291,7 @@ def _marker_row(path: str, number: int, cells: list[str]) -> Marker:
         shape, name = int(float(cells[4] or 0)), int(float(cells[5]))
         color = tuple(int(float(c)) if c else 0 for c in cells[7:10])
     except ValueError:
-        raise InvalidFileError(
-            path, "marker values must be numbers (except the comment)", f"line {number}"
-        ) from None
+        raise InvalidFileError(path, "marker values must be numbers (except the comment)", f"line {number}") from None
     if not all(np.isfinite((x, y, z, radius))):
         raise InvalidFileError(path, "marker coordinates must be finite", f"line {number}")
     dx, dy, dz = MARKER_VOXEL_OFFSET

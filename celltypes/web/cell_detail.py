@@ -6,13 +6,15 @@ read falls back to the normalised tables and shows what exists.
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.db import DatabaseError
 from django.db.models import Model, Prefetch
 
-from celltypes.atlas import choices
+from celltypes.atlas import choices, filestore
 from celltypes.atlas.models import (
     ApiCellTypesSpecimenDetail,
     EphysFeature,
@@ -22,8 +24,21 @@ from celltypes.atlas.models import (
     Specimen,
     WellKnownFile,
 )
+from celltypes.atlas.morphology_services import (
+    MORPHOLOGY_COLUMNS,
+    NOT_COMPUTED,
+    PREVIEW_PLANES,
+    MorphologyComparison,
+    PreviewState,
+    SwcNotHeld,
+    computed_morphology_update,
+    morphology_comparison,
+    morphology_preview_status,
+)
 from celltypes.web.facets import area_label
 from celltypes.web.feature_labels import EPHYS_FEATURE_LABELS, MORPHOLOGY_FEATURE_LABELS, FeatureLabel
+
+log = logging.getLogger(__name__)
 
 MAX_SPECIMEN_ID = 2**63 - 1
 RECONSTRUCTION_FILE_TYPES = (choices.RECONSTRUCTION[1], choices.MARKER[1])
@@ -153,6 +168,38 @@ def _specimen_facts(specimen: Specimen) -> list[Fact]:
     )
 
 
+@dataclass(frozen=True)
+class SomaDepth:
+    """The soma's normalized cortical depth (0 = pia, 1 = white matter) and layer, for the morphology tab's bar."""
+
+    value: float
+    layer: str | None
+    top: float = 24.0  # where the bar runs in the picture (SVG units)
+    height: float = 166.0
+
+    @property
+    def y(self) -> float:
+        """The soma's height in the picture (clamped to the bar: Allen lists a few depths just outside 0..1)."""
+        return round(self.top + self.height * min(max(self.value, 0.0), 1.0), 1)
+
+    @property
+    def bottom(self) -> float:
+        return self.top + self.height
+
+
+def soma_depth_get(cell: Cell) -> SomaDepth | None:
+    """The depth of the cell table (csl normalized depth), else the specimen's soma location; None when unknown."""
+    value, layer = None, None
+    if cell.row is not None:
+        value, layer = cell.row.csl_normalized_depth, cell.row.structure_layer
+    elif cell.specimen is not None:
+        soma = next(iter(cell.specimen.cell_soma_locations.all()), None)
+        value = soma.normalized_depth if soma is not None else None
+    if value is None or not math.isfinite(value):
+        return None
+    return SomaDepth(value=float(value), layer=layer or None)
+
+
 # --- tabs -----------------------------------------------------------------------------------------------------
 
 
@@ -202,19 +249,70 @@ def cell_ephys_get(*, specimen_id: int) -> CellEphys:
 
 
 @dataclass(frozen=True)
-class CellMorphology:
-    reconstruction: NeuronReconstruction | None
-    features: list[FeatureValue] = field(default_factory=list)
-    files: list[WellKnownFile] = field(default_factory=list)
-    superseded: int = 0
+class MorphologyFile:
+    """A reconstruction file (SWC or marker) and whether the file store holds it (else the link 404s here)."""
+
+    file: WellKnownFile
+    held: bool
 
     @property
-    def has_computed(self) -> bool:
-        return any(feature.computed is not None for feature in self.features)
+    def kind(self) -> str:
+        return self.file.well_known_file_type.name
+
+
+@dataclass(frozen=True)
+class MorphologyPreview:
+    """One rendered projection as the tab first shows it: ready (the image) or pending (an htmx fragment polls)."""
+
+    plane: str
+    state: str  # "ready" or "pending"
+
+
+@dataclass(frozen=True)
+class CellMorphology:
+    """The morphology tab.
+
+    ``reconstruction`` is Allen's current record; ``drawn`` is the reconstruction whose SWC the file store holds
+    (the current one, or an older one for some cells), drawn in 3D and compared in ``comparison``.
+    """
+
+    reconstruction: NeuronReconstruction | None
+    features: list[FeatureValue] = field(default_factory=list)
+    files: list[MorphologyFile] = field(default_factory=list)
+    superseded: int = 0
+    drawn: NeuronReconstruction | None = None
+    swc_file: WellKnownFile | None = None
+    comparison: MorphologyComparison | None = None
+    previews: list[MorphologyPreview] = field(default_factory=list)
+    compute_error: str | None = None  # features could not be computed for a reason other than a malformed SWC
+
+    @property
+    def read_error(self) -> str | None:
+        """The reader's message (naming the line) when the held SWC is malformed."""
+        return self.comparison.error if self.comparison is not None else None
+
+    @property
+    def not_computed(self) -> tuple[str, ...]:
+        """Features this site does not compute at all (their rows say so rather than "expected to differ")."""
+        return tuple(NOT_COMPUTED)
+
+    @property
+    def drawn_is_older(self) -> bool:
+        return self.drawn is not None and self.drawn.superseded
+
+    @property
+    def current_features(self) -> dict[str, Any]:
+        """Allen's published values of the current record, by column (shown beside an older drawn one)."""
+        return {feature.name: feature.value for feature in self.features}
 
 
 def cell_morphology_get(*, specimen_id: int) -> CellMorphology:
-    """The current (not superseded) reconstruction's published features, computed ones beside them, and files."""
+    """The current (not superseded) reconstruction's published features and files, and the held SWC's comparison.
+
+    Features of the held SWC are computed in the request when missing or stale (about 10 ms for 10,000 nodes;
+    ``computed_morphology_update`` stores them and does nothing while the SWC's sha256 is unchanged). A malformed
+    SWC stores its read error instead, which the tab shows; nothing here raises for a bad file.
+    """
     files = Prefetch(
         "well_known_files",
         queryset=WellKnownFile.objects.filter(well_known_file_type__name__in=RECONSTRUCTION_FILE_TYPES)
@@ -229,29 +327,84 @@ def cell_morphology_get(*, specimen_id: int) -> CellMorphology:
     )
     current = next((r for r in reconstructions if not r.superseded), None)
     superseded = sum(1 for r in reconstructions if r.superseded)
-    if current is None:
-        return CellMorphology(reconstruction=None, superseded=superseded)
-    skip = {"id", "specimen_id", "neuron_reconstruction_type", "superseded", "tags"}
-    features = _feature_values(current, MORPHOLOGY_FEATURE_LABELS, skip)
-    computed = _computed_features(current)
-    if computed:
-        features = [FeatureValue(f.name, f.label, f.unit, f.value, computed.get(f.name)) for f in features]
+    drawn, swc = _held_swc(reconstructions)
+    features: list[FeatureValue] = []
+    if current is not None:
+        skip = {"id", "specimen_id", "neuron_reconstruction_type", "superseded", "tags"}
+        order = {name: index for index, name in enumerate(MORPHOLOGY_COLUMNS)}  # as the comparison lists them
+        features = sorted(
+            _feature_values(current, MORPHOLOGY_FEATURE_LABELS, skip), key=lambda f: order.get(f.name, len(order))
+        )
+    comparison, compute_error = (None, None) if drawn is None or swc is None else _comparison(drawn, swc)
+    listed = [r for r in (drawn, current) if r is not None]
+    shown = list(dict.fromkeys(listed))  # the drawn reconstruction's files first, then the current one's
     return CellMorphology(
         reconstruction=current,
         features=features,
-        files=list(current.well_known_files.all()),
+        files=[
+            MorphologyFile(wkf, filestore.has_well_known_file(wkf.id))
+            for r in shown
+            for wkf in r.well_known_files.all()
+        ],
         superseded=superseded,
+        drawn=drawn,
+        swc_file=swc,
+        comparison=comparison,
+        previews=_previews(swc) if swc is not None and comparison is not None and not comparison.error else [],
+        compute_error=compute_error,
     )
 
 
-def _computed_features(reconstruction: NeuronReconstruction) -> dict[str, Any]:
+def _held_swc(
+    reconstructions: list[NeuronReconstruction],
+) -> tuple[NeuronReconstruction | None, WellKnownFile | None]:
+    """The reconstruction to draw and its SWC, chosen as ``cell_reconstruction_with_swc`` does (prefetched)."""
+    for reconstruction in reconstructions:  # current first, then the newest superseded
+        swcs = sorted(
+            (
+                w
+                for w in reconstruction.well_known_files.all()
+                if w.well_known_file_type_id == choices.RECONSTRUCTION[0]
+            ),
+            key=lambda w: -w.id,
+        )
+        for wkf in swcs:
+            if filestore.has_well_known_file(wkf.id):
+                return reconstruction, wkf
+    return None, None
+
+
+def _comparison(
+    reconstruction: NeuronReconstruction, swc: WellKnownFile
+) -> tuple[MorphologyComparison | None, str | None]:
+    """Compute the features when missing or stale (not of these very SWC bytes), then compare.
+
+    A failure other than a malformed SWC (which the comparison reports as its error) is logged, not raised.
+    """
     try:
-        computed = reconstruction.computed
+        stored = reconstruction.computed
     except NeuronReconstruction.computed.RelatedObjectDoesNotExist:
-        return {}
-    if computed.error or not isinstance(computed.features, dict):
-        return {}
-    return computed.features
+        stored = None
+    try:
+        if stored is None or stored.source_sha256 != filestore.sha256_of(filestore.well_known_file_path(swc.id)):
+            computed_morphology_update(reconstruction_id=reconstruction.pk)
+    except (SwcNotHeld, OSError, DatabaseError) as exc:
+        log.warning("could not compute the features of reconstruction %s", reconstruction.pk, exc_info=True)
+        return morphology_comparison(reconstruction), f"The features could not be computed here ({exc})."
+    return morphology_comparison(reconstruction), None
+
+
+def _previews(swc: WellKnownFile) -> list[MorphologyPreview]:
+    """Each projection's state from the file store alone (a ready image shows at once; a missing one is asked
+    for by its htmx fragment, which queues the render)."""
+    previews = []
+    for plane in PREVIEW_PLANES:
+        try:
+            ready = morphology_preview_status(swc_file_id=swc.pk, plane=plane, fmt="png").state is PreviewState.READY
+        except OSError:
+            ready = False
+        previews.append(MorphologyPreview(plane, "ready" if ready else "pending"))
+    return previews
 
 
 @dataclass(frozen=True)

@@ -60,9 +60,7 @@ def _sdk_python() -> Path:
     venv = Path(os.environ.get("SDK_VENV", REPO / ".sdkvenv"))
     python = venv / "bin" / "python"
     if not python.exists():
-        message = (
-            f"AllenSDK venv not found at {venv}: run scripts/make_sdk_venv.sh (or CELLTYPES_SKIP_COMPAT=1)"
-        )
+        message = f"AllenSDK venv not found at {venv}: run scripts/make_sdk_venv.sh (or CELLTYPES_SKIP_COMPAT=1)"
         if os.environ.get("CELLTYPES_SKIP_COMPAT") == "1":
             pytest.skip(message)
         pytest.fail(message)
@@ -99,9 +97,5 @@ def test_allensdk_reads_converted_file(source: Path, tmp_path: Path) -> None:
         assert seen["aibs_stimulus_name"] == sweep.stimulus_name
         assert seen["aibs_stimulus_amplitude_pa"] == sweep.stimulus_absolute_amplitude
         assert seen["spike_times"] == []
-        np.testing.assert_array_equal(
-            np.load(tmp_path / f"response_{sweep.sweep_number}.npy"), sweep.response
-        )
-        np.testing.assert_array_equal(
-            np.load(tmp_path / f"stimulus_{sweep.sweep_number}.npy"), sweep.stimulus
-        )
+        np.testing.assert_array_equal(np.load(tmp_path / f"response_{sweep.sweep_number}.npy"), sweep.response)
+        np.testing.assert_array_equal(np.load(tmp_path / f"stimulus_{sweep.sweep_number}.npy"), sweep.stimulus)

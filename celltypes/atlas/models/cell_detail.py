@@ -11,12 +11,8 @@ from django.db import models
 class ApiCellTypesSpecimenDetail(models.Model):
     line_name = models.CharField(max_length=300, null=True, blank=True, db_column="line_name", db_index=True)
     specimen_id = models.BigIntegerField(primary_key=True, db_column="specimen__id")
-    specimen_name = models.CharField(
-        max_length=300, null=True, blank=True, db_column="specimen__name", db_index=True
-    )
-    specimen_hemisphere = models.CharField(
-        max_length=300, null=True, blank=True, db_column="specimen__hemisphere"
-    )
+    specimen_name = models.CharField(max_length=300, null=True, blank=True, db_column="specimen__name", db_index=True)
+    specimen_hemisphere = models.CharField(max_length=300, null=True, blank=True, db_column="specimen__hemisphere")
     structure_id = models.BigIntegerField(null=True, blank=True, db_column="structure__id")
     structure_name = models.CharField(max_length=300, null=True, blank=True, db_column="structure__name")
     structure_acronym = models.CharField(
@@ -29,13 +25,9 @@ class ApiCellTypesSpecimenDetail(models.Model):
     structure_layer = models.CharField(
         max_length=300, null=True, blank=True, db_column="structure__layer", db_index=True
     )
-    nr_max_euclidean_distance = models.FloatField(
-        null=True, blank=True, db_column="nr__max_euclidean_distance"
-    )
+    nr_max_euclidean_distance = models.FloatField(null=True, blank=True, db_column="nr__max_euclidean_distance")
     nr_number_stems = models.BigIntegerField(null=True, blank=True, db_column="nr__number_stems")
-    nr_number_bifurcations = models.BigIntegerField(
-        null=True, blank=True, db_column="nr__number_bifurcations"
-    )
+    nr_number_bifurcations = models.BigIntegerField(null=True, blank=True, db_column="nr__number_bifurcations")
     nr_average_contraction = models.FloatField(null=True, blank=True, db_column="nr__average_contraction")
     nr_average_parent_daughter_ratio = models.FloatField(
         null=True, blank=True, db_column="nr__average_parent_daughter_ratio"
@@ -45,17 +37,13 @@ class ApiCellTypesSpecimenDetail(models.Model):
     )
     nrwkf_id = models.BigIntegerField(null=True, blank=True, db_column="nrwkf__id")
     erwkf_id = models.BigIntegerField(null=True, blank=True, db_column="erwkf__id")
-    ef_fast_trough_v_long_square = models.FloatField(
-        null=True, blank=True, db_column="ef__fast_trough_v_long_square"
-    )
+    ef_fast_trough_v_long_square = models.FloatField(null=True, blank=True, db_column="ef__fast_trough_v_long_square")
     ef_upstroke_downstroke_ratio_long_square = models.FloatField(
         null=True, blank=True, db_column="ef__upstroke_downstroke_ratio_long_square"
     )
     ef_adaptation = models.FloatField(null=True, blank=True, db_column="ef__adaptation")
     ef_f_i_curve_slope = models.FloatField(null=True, blank=True, db_column="ef__f_i_curve_slope")
-    ef_threshold_i_long_square = models.FloatField(
-        null=True, blank=True, db_column="ef__threshold_i_long_square"
-    )
+    ef_threshold_i_long_square = models.FloatField(null=True, blank=True, db_column="ef__threshold_i_long_square")
     ef_tau = models.FloatField(null=True, blank=True, db_column="ef__tau")
     ef_avg_isi = models.FloatField(null=True, blank=True, db_column="ef__avg_isi")
     ef_avg_firing_rate = models.FloatField(null=True, blank=True, db_column="ef__avg_firing_rate")
@@ -80,9 +68,7 @@ class ApiCellTypesSpecimenDetail(models.Model):
     m_biophys_all_active = models.BigIntegerField(
         null=True, blank=True, db_column="m__biophys_all_active", db_index=True
     )
-    tag_apical = models.CharField(
-        max_length=300, null=True, blank=True, db_column="tag__apical", db_index=True
-    )
+    tag_apical = models.CharField(max_length=300, null=True, blank=True, db_column="tag__apical", db_index=True)
     tag_dendrite_type = models.CharField(
         max_length=300, null=True, blank=True, db_column="tag__dendrite_type", db_index=True
     )
@@ -100,9 +86,7 @@ class ApiCellTypesSpecimenDetail(models.Model):
     donor_years_of_seizure_history = models.CharField(
         max_length=300, null=True, blank=True, db_column="donor__years_of_seizure_history"
     )
-    donor_species = models.CharField(
-        max_length=300, null=True, blank=True, db_column="donor__species", db_index=True
-    )
+    donor_species = models.CharField(max_length=300, null=True, blank=True, db_column="donor__species", db_index=True)
     donor_id = models.BigIntegerField(null=True, blank=True, db_column="donor__id")
     donor_name = models.CharField(max_length=300, null=True, blank=True, db_column="donor__name")
 

@@ -11,9 +11,7 @@ class NeuronReconstruction(models.Model):
     """Allen's 30-column record. Published values are kept verbatim; computed ones live in ComputedMorphology."""
 
     id = models.BigIntegerField(primary_key=True)
-    specimen = models.ForeignKey(
-        "atlas.Specimen", on_delete=models.CASCADE, related_name="neuron_reconstructions"
-    )
+    specimen = models.ForeignKey("atlas.Specimen", on_delete=models.CASCADE, related_name="neuron_reconstructions")
     neuron_reconstruction_type = models.CharField(max_length=30, null=True, blank=True, db_index=True)
     superseded = models.BooleanField(default=False)
     tags = models.TextField(null=True, blank=True)

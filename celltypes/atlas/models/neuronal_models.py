@@ -35,9 +35,7 @@ class NeuronalModel(models.Model):
 
 class NeuronalModelRun(models.Model):
     id = models.BigIntegerField(primary_key=True)
-    neuronal_model = models.ForeignKey(
-        NeuronalModel, on_delete=models.CASCADE, related_name="neuronal_model_runs"
-    )
+    neuronal_model = models.ForeignKey(NeuronalModel, on_delete=models.CASCADE, related_name="neuronal_model_runs")
     name = models.CharField(max_length=300, null=True, blank=True)
 
     class Meta:

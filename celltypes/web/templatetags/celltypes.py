@@ -74,3 +74,23 @@ def structure(value: str | None) -> str:
 @register.filter
 def area(acronym: str | None) -> str:
     return area_label(acronym) if acronym else DASH
+
+
+@register.filter
+def relative_difference(value: float | None) -> str:
+    """A relative difference ((computed − published) / |published|) as a signed percentage for the feature table."""
+    if value is None:
+        return DASH
+    if not math.isfinite(value):
+        return "∞"
+    if value == 0:
+        return "0 %"
+    if abs(value) < 1e-6:
+        return "< 0.0001 %"
+    return f"{100 * value:+.3g} %".replace("-", "−")
+
+
+@register.filter
+def item(mapping: Any, key: str) -> Any:
+    """`{{ values|item:name }}`: a dict value chosen by a variable (None when missing)."""
+    return mapping.get(key) if hasattr(mapping, "get") else None

@@ -9,7 +9,13 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
-from celltypes.web.cell_detail import cell_ephys_get, cell_get, cell_models_get, cell_morphology_get
+from celltypes.web.cell_detail import (
+    cell_ephys_get,
+    cell_get,
+    cell_models_get,
+    cell_morphology_get,
+    soma_depth_get,
+)
 from celltypes.web.htmx import HtmxHttpRequest, is_partial, vary_on_htmx
 from celltypes.web.search import SearchParams
 
@@ -38,6 +44,7 @@ def cell_detail(request: HtmxHttpRequest, specimen_id: int, tab: str = "overview
         context["ephys"] = cell_ephys_get(specimen_id=specimen_id)
     elif tab == "morphology":
         context["morphology"] = cell_morphology_get(specimen_id=specimen_id)
+        context["soma_depth"] = soma_depth_get(cell)
     elif tab == "models":
         context["models"] = cell_models_get(specimen_id=specimen_id, row=cell.row)
     partial = is_partial(request)

@@ -13,6 +13,9 @@ current one when held, else the newest held (older, superseded) one.
   there, and after ``MAX_ATTEMPTS`` shows a "try again" button instead; ``data-state="error"`` says the
   reconstruction could not be read (with the reader's message naming the line); ``data-state="missing"``
   (HTTP 404) says no SWC is held. Never a 500: an unexpected failure is logged and shown as unavailable.
+  ``?variant=card`` answers the search card's thumbnail instead (morphology/preview_card.html): the ``<img>``
+  when ready, an empty slot that polls (same delays) while pending, and an empty hidden slot otherwise, so the
+  card's own drawn placeholder stays.
 - ``plot.json``: the plotly figure (``morphology_plot_payload`` with the markers) plus a ``reconstruction``
   key (id, specimen_id, superseded, swc_file_id). ETag is the SWC's sha256 (and the marker file's), so a
   browser revalidates with If-None-Match and gets 304. 404 JSON when no SWC is held, 422 JSON when the SWC
@@ -58,6 +61,9 @@ log = logging.getLogger(__name__)
 
 CONTENT_TYPES = {"png": "image/png", "svg": "image/svg+xml"}
 FRAGMENT_TEMPLATE = "morphology/preview_fragment.html"
+# ?variant=card: the search card's thumbnail, an <img> laid over the card's drawn placeholder (which stays put
+# while the preview is pending, or for good when there is none), so a card never shows a broken image.
+FRAGMENT_TEMPLATES = {"": FRAGMENT_TEMPLATE, "card": "morphology/preview_card.html"}
 MAX_ATTEMPTS = 60  # about three and a half minutes of polling
 
 
@@ -76,7 +82,9 @@ def _fragment(
     reconstruction: NeuronReconstruction | None = None,
     error: str | None = None,
     attempt: int = 0,
+    variant: str = "",
 ) -> HttpResponse:
+    fragment_url = reverse("morphology:preview_fragment", args=[specimen_id, plane])
     context = {
         "state": state,
         "plane": plane,
@@ -87,11 +95,12 @@ def _fragment(
         "error": error,
         "png_url": reverse("morphology:preview_image", args=[specimen_id, plane, "png"]),
         "svg_url": reverse("morphology:preview_image", args=[specimen_id, plane, "svg"]),
-        "fragment_url": reverse("morphology:preview_fragment", args=[specimen_id, plane]),
+        "fragment_url": fragment_url,
+        "poll_url": f"{fragment_url}?{'variant=card&' if variant else ''}attempt={attempt + 1}",
         "next_attempt": attempt + 1,
         "delay": _poll_delay(attempt),
     }
-    response = render(request, FRAGMENT_TEMPLATE, context, status=status)
+    response = render(request, FRAGMENT_TEMPLATES[variant], context, status=status)
     if state == "ready":
         patch_cache_control(response, max_age=300)
     else:
@@ -120,24 +129,37 @@ def _preview(specimen_id: int, plane: str, fmt: str) -> tuple[NeuronReconstructi
 
 @require_GET
 def preview_fragment(request: HttpRequest, specimen_id: int, plane: str) -> HttpResponse:
-    """The htmx fragment: the ``<img>`` when rendered, else a placeholder that polls, or the read error."""
+    """The htmx fragment: the ``<img>`` when rendered, else a placeholder that polls, or the read error.
+
+    ``?variant=card`` answers the search card's form of each state (see FRAGMENT_TEMPLATES).
+    """
     attempt = _attempt(request)
+    variant = "card" if request.GET.get("variant") == "card" else ""
     try:
         reconstruction, status = _preview(specimen_id, plane, "png")
         if status is None:
-            return _fragment(request, specimen_id, plane, "missing", status=404)
+            return _fragment(request, specimen_id, plane, "missing", status=404, variant=variant)
         if status.state is PreviewState.READY:
-            return _fragment(request, specimen_id, plane, "ready", reconstruction=reconstruction)
+            return _fragment(request, specimen_id, plane, "ready", reconstruction=reconstruction, variant=variant)
         if status.state is PreviewState.FAILED:
-            return _fragment(request, specimen_id, plane, "error", reconstruction=reconstruction, error=status.error)
+            return _fragment(
+                request, specimen_id, plane, "error", reconstruction=reconstruction, error=status.error, variant=variant
+            )
         if attempt >= MAX_ATTEMPTS:
-            return _fragment(request, specimen_id, plane, "timeout", reconstruction=reconstruction)
+            return _fragment(request, specimen_id, plane, "timeout", reconstruction=reconstruction, variant=variant)
         return _fragment(
-            request, specimen_id, plane, "pending", status=202, reconstruction=reconstruction, attempt=attempt
+            request,
+            specimen_id,
+            plane,
+            "pending",
+            status=202,
+            reconstruction=reconstruction,
+            attempt=attempt,
+            variant=variant,
         )
     except Exception:  # a fragment in a page must not break the page
         log.exception("morphology preview fragment of specimen %s (%s) failed", specimen_id, plane)
-        return _fragment(request, specimen_id, plane, "unavailable")
+        return _fragment(request, specimen_id, plane, "unavailable", variant=variant)
 
 
 def _image_response(request: HttpRequest, status: PreviewStatus, fmt: str, filename: str) -> HttpResponse:

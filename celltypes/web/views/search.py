@@ -12,6 +12,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
+from celltypes.atlas.morphology_services import specimens_with_held_swc
 from celltypes.web.htmx import HtmxHttpRequest, is_partial, vary_on_htmx
 from celltypes.web.search import ALLEN_FIELDS, COLUMNS, SearchParams, cell_rows, cell_search, facet_counts
 from celltypes.web.search_page import active_filters, facet_groups, search_links
@@ -23,9 +24,12 @@ def cell_search_page(request: HtmxHttpRequest) -> HttpResponse:
     counts = facet_counts(filters=params.filters, q=params.q)
     page = cell_search(filters=params.filters, q=params.q, sort=params.order, page=params.page)
     partial = is_partial(request)
+    # The cards show the XY preview of cells whose SWC is held (one query for the page, then a stat per file).
+    with_swc = specimens_with_held_swc(cell.specimen_id for cell in page.cells) if params.view == "cards" else set()
     context = {
         "params": params,
         "page": page,
+        "with_swc": with_swc,
         "facets": facet_groups(params, counts),
         "chips": active_filters(params),
         "links": search_links(params, page),

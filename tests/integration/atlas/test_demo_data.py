@@ -65,22 +65,15 @@ def test_specimen_313862022_is_a_spiny_layer_4_cell_of_primary_visual_cortex():
 
 def test_human_cells_with_epilepsy():
     assert (
-        ApiCellTypesSpecimenDetail.objects.filter(
-            donor_species="Homo Sapiens", donor_disease_state="epilepsy"
-        ).count()
+        ApiCellTypesSpecimenDetail.objects.filter(donor_species="Homo Sapiens", donor_disease_state="epilepsy").count()
         == 350
     )
-    assert (
-        Specimen.objects.filter(donor__organism__name="Homo sapiens", donor__disease_state="epilepsy").count()
-        == 350
-    )
+    assert Specimen.objects.filter(donor__organism__name="Homo sapiens", donor__disease_state="epilepsy").count() == 350
 
 
 def test_cells_without_reconstruction_have_null_type_not_empty_string():
     assert ApiCellTypesSpecimenDetail.objects.filter(nr_reconstruction_type="").count() == 0
-    assert (
-        ApiCellTypesSpecimenDetail.objects.filter(nr_reconstruction_type__isnull=True).count() == 2333 - 667
-    )
+    assert ApiCellTypesSpecimenDetail.objects.filter(nr_reconstruction_type__isnull=True).count() == 2333 - 667
 
 
 def test_flat_table_agrees_with_the_normalised_tables():

@@ -50,9 +50,7 @@ def _named(path: str, specimen_id: int | None) -> DemoSwc:
 
 # Every reconstruction in the demo set (SOURCES.md gives the specimen ids).
 DEMO_SWCS = [
-    _named(
-        "AllenSDK/allensdk/test/model/aa_model/Scnn1a-Tg3-Cre_Ai14-177297.06.01.01_491120155_m.swc", 468193142
-    ),
+    _named("AllenSDK/allensdk/test/model/aa_model/Scnn1a-Tg3-Cre_Ai14-177297.06.01.01_491120155_m.swc", 468193142),
     _named(
         "AllenSDK/doc_template/examples_root/examples/multicell/"
         "Pvalb-IRES-Cre_Ai14_IVSCC_-172096.04.02.01_471781218_m.swc",
@@ -181,8 +179,7 @@ def published_records() -> dict[str, dict[int, tuple[int, dict[str, float]]]]:
     tables: dict[str, dict[int, tuple[int, dict[str, float]]]] = {}
     old = _rows("davidhbrann_CompClub-sklearn/cell_types/morphology_features.csv")
     tables["morphology_features"] = {
-        int(r["specimen_id"]): (int(r["id"]), {k: float(v) for k, v in r.items() if k in FEATURES and v})
-        for r in old
+        int(r["specimen_id"]): (int(r["id"]), {k: float(v) for k, v in r.items() if k in FEATURES and v}) for r in old
     }
     merged = [r for r in _rows("allen19981_Conductance_Parameter/all_features.csv") if r["number_nodes"]]
     tables["all_features"] = {
@@ -248,9 +245,7 @@ def test_matched_pairs_are_the_expected_reconstructions():
 @pytest.mark.parametrize(("path", "name", "published"), _feature_cases())
 def test_feature_reproduces_published_value(path, name, published):
     ours = features_of(path)[name]
-    assert ours == pytest.approx(published, rel=RTOL, abs=0), (
-        f"{path}: {name} = {ours!r}, published {published!r}"
-    )
+    assert ours == pytest.approx(published, rel=RTOL, abs=0), f"{path}: {name} = {ours!r}, published {published!r}"
 
 
 OLDER = [d for d in DEMO_SWCS if d.reconstruction_id in (471781218, 328933585, 471120787, 491119823)]

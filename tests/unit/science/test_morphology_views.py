@@ -132,9 +132,7 @@ def test_svg_projection_is_well_formed(bundle, plane):
     assert (root.get("width"), root.get("height")) == ("240", "180")
     paths = root.findall(f".//{SVG}path")
     assert [p.get("stroke") for p in paths] == [COLOURS[2], COLOURS[3], COLOURS[4]]
-    coords = np.array(
-        [float(v) for p in paths for v in p.get("d").replace("M", " ").replace("L", " ").split()]
-    )
+    coords = np.array([float(v) for p in paths for v in p.get("d").replace("M", " ").replace("L", " ").split()])
     assert coords.min() >= 0 and coords.max() <= 240
     assert root.find(f".//{SVG}circle").get("fill") == "#000000"
 

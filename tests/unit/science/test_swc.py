@@ -47,9 +47,7 @@ SST = DEMO / (
     "OpenSourceBrain_AllenInstituteNeuroML/CellTypesDatabase/models/472450023/"
     "Sst-IRES-Cre_Ai14-165865.03.01.01_491119181_m.swc"
 )
-BMTK_MARKER = (
-    DEMO / "bmtk/examples/bio_all_active_sweep/models/neuronal_model_491766131/reconstruction.marker"
-)
+BMTK_MARKER = DEMO / "bmtk/examples/bio_all_active_sweep/models/neuronal_model_491766131/reconstruction.marker"
 
 TINY = """# a soma, a two-node basal dendrite and an axon
 1 1 0 0 0 5 -1
@@ -172,9 +170,7 @@ def test_parse_swc_sorts_children_listed_before_parents():
     order = np.argsort(m.ids)
     np.testing.assert_array_equal(m.xyz[order], original.xyz)
     parent_ids = np.where(m.parent < 0, -1, m.ids[m.parent])[order]
-    np.testing.assert_array_equal(
-        parent_ids, np.where(original.parent < 0, -1, original.ids[original.parent])
-    )
+    np.testing.assert_array_equal(parent_ids, np.where(original.parent < 0, -1, original.ids[original.parent]))
 
 
 def test_parse_swc_keeps_ids_that_are_not_consecutive():
@@ -275,9 +271,7 @@ def test_read_marker_file_values_and_voxel_offset():
     markers = read_marker_file(BMTK_MARKER)
     first = markers[0]
     dx, dy, dz = MARKER_VOXEL_OFFSET
-    assert (first.x, first.y, first.z) == pytest.approx(
-        (398.7229 - dx, 550.8966 - dy, 14.3469 - dz), abs=1e-12
-    )
+    assert (first.x, first.y, first.z) == pytest.approx((398.7229 - dx, 550.8966 - dy, 14.3469 - dz), abs=1e-12)
     assert (first.radius, first.shape, first.name, first.comment) == (0.0, 1, 10, "")
     assert first.color == (19, 247, 59)
     assert first.kind == "cut dendrite"

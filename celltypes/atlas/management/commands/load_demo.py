@@ -23,6 +23,4 @@ class Command(BaseCommand):
             self.stderr.write(f"warning: {warning}")
         for name, count in sorted(report.counts.items()):
             self.stdout.write(f"{name:32s} {count:7d}")
-        self.stdout.write(
-            self.style.SUCCESS(f"loaded the demo set in {seconds:.1f} s ({report.files_stored} files)")
-        )
+        self.stdout.write(self.style.SUCCESS(f"loaded the demo set in {seconds:.1f} s ({report.files_stored} files)"))
