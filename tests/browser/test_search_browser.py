@@ -264,6 +264,22 @@ def test_text_search_updates_as_you_type_and_keeps_the_facets(page, server):
     shot(page, "search-text-pvalb")
 
 
+def test_back_and_forward_restore_the_search_text_with_the_results(page, server):
+    page.goto(f"{server.url}/cells/")
+    page.fill("#q", "Pvalb")
+    page.wait_for_function("location.search.includes(\'q=Pvalb\')")
+    page.wait_for_load_state("networkidle")
+    page.fill("#q", "Sst")
+    page.wait_for_function("location.search.includes(\'q=Sst\')")
+    page.wait_for_load_state("networkidle")
+    page.go_back()
+    page.wait_for_function("location.search.includes(\'q=Pvalb\')")
+    page.wait_for_function("document.getElementById('q').value === 'Pvalb'")
+    page.go_forward()
+    page.wait_for_function("location.search.includes(\'q=Sst\')")
+    page.wait_for_function("document.getElementById('q').value === 'Sst'")
+
+
 def test_search_works_without_javascript(browser, server):
     context = browser.new_context(java_script_enabled=False, viewport={"width": 1400, "height": 1000})
     page = context.new_page()
