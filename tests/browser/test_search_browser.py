@@ -267,16 +267,16 @@ def test_text_search_updates_as_you_type_and_keeps_the_facets(page, server):
 def test_back_and_forward_restore_the_search_text_with_the_results(page, server):
     page.goto(f"{server.url}/cells/")
     page.fill("#q", "Pvalb")
-    page.wait_for_function("location.search.includes(\'q=Pvalb\')")
+    page.wait_for_function("location.search.includes('q=Pvalb')")
     page.wait_for_load_state("networkidle")
     page.fill("#q", "Sst")
-    page.wait_for_function("location.search.includes(\'q=Sst\')")
+    page.wait_for_function("location.search.includes('q=Sst')")
     page.wait_for_load_state("networkidle")
     page.go_back()
-    page.wait_for_function("location.search.includes(\'q=Pvalb\')")
+    page.wait_for_function("location.search.includes('q=Pvalb')")
     page.wait_for_function("document.getElementById('q').value === 'Pvalb'")
     page.go_forward()
-    page.wait_for_function("location.search.includes(\'q=Sst\')")
+    page.wait_for_function("location.search.includes('q=Sst')")
     page.wait_for_function("document.getElementById('q').value === 'Sst'")
 
 
