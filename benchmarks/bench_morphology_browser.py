@@ -29,25 +29,24 @@ import gzip
 import json
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.request
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+sys.path.insert(0, str(REPO))
+from celltypes.demo_server import (  # noqa: E402
+    CHROMIUM_ARGS,
+    CHROMIUM_PATH,
+    EAGER_CELERY,
+    build_demo_database,
+    demo_env,
+    serve,
+)
+
 LARGE = 485184849
 SYNTHETIC_FILE_ID = 990_000_030_000
 PAYLOAD_GOALS = {"485184849 (10,671 nodes)": 600_000, "synthetic": 1_500_000}
@@ -111,31 +110,16 @@ LOAD_FIGURES = """
 """
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def server_env(workdir: Path) -> dict[str, str]:
-    return {
-        **os.environ,
-        "DATABASE_URL": f"sqlite:///{workdir / 'db.sqlite3'}",
-        "CELLTYPES_DATA_DIR": str(workdir / "data"),
-        "DJANGO_DEBUG": "False",
-        "CELERY_TASK_ALWAYS_EAGER": "1",
-        "CELERY_BROKER_URL": "memory://",
-    }
+    return demo_env(workdir, **EAGER_CELERY)
 
 
 def build(workdir: Path, nodes: int) -> int:
     """The demo database and file store, plus the synthetic SWC; returns the specimen id that draws it."""
     env = server_env(workdir)
-    manage = [sys.executable, str(REPO / "manage.py")]
     if not (workdir / "db.sqlite3").exists():
         print("building the demo database (migrate + load_demo)…", flush=True)
-        for command in (["migrate", "--noinput", "-v0"], ["load_demo", "-v0"]):
-            subprocess.run(manage + command, cwd=REPO, env=env, check=True, capture_output=True)
+        build_demo_database(env)
     out = subprocess.run(
         [sys.executable, __file__, "--prepare", "--nodes", str(nodes)],
         cwd=REPO,
@@ -177,29 +161,6 @@ def prepare(nodes: int) -> int:
     stored = filestore.write_atomic(filestore.well_known_file_path(SYNTHETIC_FILE_ID), [content])
     WellKnownFile.objects.filter(pk=SYNTHETIC_FILE_ID).update(size=stored.size, sha256=stored.sha256)
     return existing.neuron_reconstruction.specimen_id
-
-
-def serve(workdir: Path):
-    port = free_port()
-    log = (workdir / "server.log").open("w")
-    proc = subprocess.Popen(
-        [sys.executable, str(REPO / "manage.py"), "runserver", f"127.0.0.1:{port}", "--noreload"],
-        cwd=REPO,
-        env=server_env(workdir),
-        stdout=log,
-        stderr=log,
-    )
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        try:
-            urllib.request.urlopen(f"{url}/cells/", timeout=2)
-            return proc, url
-        except OSError:
-            if proc.poll() is not None:
-                raise SystemExit(f"runserver exited: {(workdir / 'server.log').read_text()}") from None
-            time.sleep(0.1)
-    proc.kill()
-    raise SystemExit("runserver did not answer")
 
 
 def payload(url: str) -> tuple[int, int]:
@@ -311,27 +272,23 @@ def main() -> int:
 
     workdir = args.keep or Path(tempfile.mkdtemp(prefix="celltypes-bench-morphology-"))
     workdir.mkdir(parents=True, exist_ok=True)
-    proc = None
     try:
         synthetic = build(workdir, args.nodes)
-        proc, url = serve(workdir)
-        cells = {f"{LARGE} (10,671 nodes)": LARGE, "synthetic": synthetic}
-        met = []
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            for name, specimen_id in cells.items():
-                label = name if specimen_id == LARGE else f"synthetic {args.nodes:,}-node tree (cell {specimen_id})"
-                size = payload(f"{url}/cell/{specimen_id}/morphology/plot.json")
-                context = browser.new_context(viewport={"width": 1400, "height": 1000})
-                context.add_init_script(INIT_SCRIPT)
-                runs = [measure_page(context, f"{url}/cell/{specimen_id}/morphology/") for _ in range(args.runs)]
-                context.close()
-                met.append(report(label, size, PAYLOAD_GOALS[name], runs))
-            browser.close()
+        with serve(server_env(workdir), workdir / "server.log") as url:
+            cells = {f"{LARGE} (10,671 nodes)": LARGE, "synthetic": synthetic}
+            met = []
+            with sync_playwright() as playwright:
+                browser = playwright.chromium.launch(executable_path=str(CHROMIUM_PATH), args=CHROMIUM_ARGS)
+                for name, specimen_id in cells.items():
+                    label = name if specimen_id == LARGE else f"synthetic {args.nodes:,}-node tree (cell {specimen_id})"
+                    size = payload(f"{url}/cell/{specimen_id}/morphology/plot.json")
+                    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+                    context.add_init_script(INIT_SCRIPT)
+                    runs = [measure_page(context, f"{url}/cell/{specimen_id}/morphology/") for _ in range(args.runs)]
+                    context.close()
+                    met.append(report(label, size, PAYLOAD_GOALS[name], runs))
+                browser.close()
     finally:
-        if proc is not None:
-            proc.terminate()
-            proc.wait(timeout=10)
         if args.keep is None:
             shutil.rmtree(workdir, ignore_errors=True)
     print("\nall goals met" if all(met) else "\nsome goals MISSED")

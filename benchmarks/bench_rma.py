@@ -17,7 +17,6 @@ import http.client
 import json
 import os
 import random
-import socket
 import statistics
 import subprocess
 import sys
@@ -32,6 +31,9 @@ from pathlib import Path
 import orjson
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+from celltypes.demo_server import demo_server  # noqa: E402
+
 SDK_PYTHON = Path(os.environ.get("SDK_VENV", REPO / ".sdkvenv")) / "bin" / "python"
 ALL_CELLS = "model::ApiCellTypesSpecimenDetail,rma::options[num_rows$eq'all']"
 SAFE = ";/?:@&=+$,"  # what the SDK leaves unquoted (protocol notes §1)
@@ -52,58 +54,11 @@ print(json.dumps(times[1:]))
 """
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @contextmanager
 def live_server():
     with tempfile.TemporaryDirectory(prefix="bench-rma-") as root:
-        env = {
-            **os.environ,
-            "DATABASE_URL": f"sqlite:///{root}/db.sqlite3",
-            "CELLTYPES_DATA_DIR": f"{root}/data",
-            "DJANGO_SETTINGS_MODULE": "celltypes.settings",
-            "DJANGO_DEBUG": "false",
-            "LOG_LEVEL": "WARNING",
-        }
-        for command in (["migrate", "-v0"], ["load_demo", "-v0"]):
-            subprocess.run([sys.executable, "manage.py", *command], cwd=REPO, env=env, check=True, capture_output=True)
-        port = free_port()
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "celltypes.wsgi",
-                "-b",
-                f"127.0.0.1:{port}",
-                "-w",
-                "2",
-                "--threads",
-                "4",
-            ],
-            cwd=REPO,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        url = f"http://127.0.0.1:{port}"
-        try:
-            for _ in range(300):
-                try:
-                    urllib.request.urlopen(f"{url}/api/v2/data/query.json?q=model::Organism", timeout=2).read()
-                    break
-                except OSError:
-                    time.sleep(0.1)
-            else:
-                raise RuntimeError("server did not start")
-            yield url
-        finally:
-            proc.terminate()
-            proc.wait(timeout=15)
+        with demo_server(Path(root), server="gunicorn") as live:
+            yield live.url
 
 
 def query_path(q: str) -> str:

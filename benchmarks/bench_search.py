@@ -23,6 +23,9 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+from celltypes.demo_server import build_demo_database, demo_env  # noqa: E402
+
 TABLE = "api_cell_types_specimen_details"
 PAGES = {
     "3 facets + counts": "/cells/?species=mouse&dendrite=aspiny&layer=5",
@@ -35,10 +38,8 @@ GOALS_MS = {2333: 50.0, 100_000: 200.0}
 
 
 def build_demo_db(path: Path, data_dir: Path) -> None:
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{path}", "CELLTYPES_DATA_DIR": str(data_dir)}
-    manage = [sys.executable, str(REPO / "manage.py")]
-    for command in (["migrate", "--noinput", "-v0"], ["load_demo", "-v0"]):
-        subprocess.run(manage + command, cwd=REPO, env=env, check=True, capture_output=True)
+    env = demo_env(path.parent, DATABASE_URL=f"sqlite:///{path}", CELLTYPES_DATA_DIR=str(data_dir))
+    build_demo_database(env)
 
 
 def grow_cell_table(path: Path, cells: int) -> int:

@@ -9,108 +9,28 @@ Screenshots go to var/screenshots/.
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
-import subprocess
-import sys
-import tempfile
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from celltypes.demo_server import EAGER_CELERY, demo_server
+
 pytestmark = pytest.mark.browser
 
 REPO = Path(__file__).resolve().parents[2]
 SCREENSHOTS = REPO / "var" / "screenshots"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 MARKED = 488683425  # current reconstruction, SWC + marker file (cut dendrite and no-reconstruction markers)
 LARGE = 485184849  # 10,671-node SWC of an older reconstruction
 PLOT = ".js-plotly-plot"
 CAMERA = f"document.querySelector('{PLOT}').layout.scene.camera"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
-def server() -> Iterator[str]:
+def server(tmp_path_factory) -> Iterator[str]:
     """A throwaway SQLite file and file store with the demo set, served by runserver (DEBUG off, eager Celery)."""
-    workdir = Path(tempfile.mkdtemp(prefix="celltypes-browser-morphology-"))
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"sqlite:///{workdir / 'db.sqlite3'}",
-        "CELLTYPES_DATA_DIR": str(workdir / "data"),
-        "DJANGO_DEBUG": "False",
-        "CELERY_TASK_ALWAYS_EAGER": "1",
-        "CELERY_BROKER_URL": "memory://",
-    }
-    manage = [sys.executable, str(REPO / "manage.py")]
-    for command in (["migrate", "--noinput", "-v0"], ["load_demo", "-v0"]):
-        subprocess.run(manage + command, cwd=REPO, env=env, check=True, capture_output=True, timeout=300)
-    port = _free_port()
-    log = (workdir / "server.log").open("w")
-    proc = subprocess.Popen(
-        manage + ["runserver", f"127.0.0.1:{port}", "--noreload"], cwd=REPO, env=env, stdout=log, stderr=log
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(200):
-            try:
-                urllib.request.urlopen(f"{url}/cells/", timeout=2)
-                break
-            except OSError:
-                if proc.poll() is not None:
-                    pytest.fail(f"runserver exited: {(workdir / 'server.log').read_text()}")
-                time.sleep(0.1)
-        else:
-            pytest.fail("runserver did not answer")
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
-        shutil.rmtree(workdir, ignore_errors=True)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.exists():
-        pytest.skip("Debian chromium is not installed (apt-get install -y chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.errors = errors
-    yield page
-    context.close()
+    with demo_server(tmp_path_factory.mktemp("browser-morphology"), **EAGER_CELERY) as live:
+        yield live.url
 
 
 def shot(page, name: str, *, full_page: bool = False, selector: str | None = None) -> None:

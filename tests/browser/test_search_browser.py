@@ -6,113 +6,32 @@ checked against that file with plain sqlite3. Screenshots go to var/screenshots/
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import socket
 import sqlite3
-import subprocess
-import sys
-import tempfile
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from celltypes.demo_server import DemoServer, demo_server
+
 pytestmark = pytest.mark.browser
 
 REPO = Path(__file__).resolve().parents[2]
 SCREENSHOTS = REPO / "var" / "screenshots"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 TABLE = "api_cell_types_specimen_details"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class Server:
-    def __init__(self, url: str, db_path: Path) -> None:
-        self.url = url
-        self.db_path = db_path
-
+class Server(DemoServer):
     def count(self, where: str = "1=1", params: tuple = ()) -> int:
-        with sqlite3.connect(self.db_path) as db:
-            return db.execute(f"SELECT count(*) FROM {TABLE} WHERE {where}", params).fetchone()[0]
+        return self.sql(f"SELECT count(*) FROM {TABLE} WHERE {where}", params)[0][0]
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[Server]:
+def server(tmp_path_factory) -> Iterator[Server]:
     """A throwaway SQLite file with the demo set, served by runserver on a free port (DEBUG off)."""
-    workdir = Path(tempfile.mkdtemp(prefix="celltypes-browser-"))
-    db_path = workdir / "db.sqlite3"
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"sqlite:///{db_path}",
-        "CELLTYPES_DATA_DIR": str(workdir / "data"),
-        "DJANGO_DEBUG": "False",
-    }
-    manage = [sys.executable, str(REPO / "manage.py")]
-    for command in (["migrate", "--noinput", "-v0"], ["load_demo", "-v0"]):
-        subprocess.run(manage + command, cwd=REPO, env=env, check=True, capture_output=True, timeout=300)
-    port = _free_port()
-    log = (workdir / "server.log").open("w")
-    proc = subprocess.Popen(
-        manage + ["runserver", f"127.0.0.1:{port}", "--noreload"], cwd=REPO, env=env, stdout=log, stderr=log
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(200):
-            try:
-                urllib.request.urlopen(f"{url}/cells/", timeout=2)
-                break
-            except OSError:
-                if proc.poll() is not None:
-                    pytest.fail(f"runserver exited: {(workdir / 'server.log').read_text()}")
-                time.sleep(0.1)
-        else:
-            pytest.fail("runserver did not answer")
-        yield Server(url, db_path)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
-        shutil.rmtree(workdir, ignore_errors=True)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.exists():
-        pytest.skip("Debian chromium is not installed (apt-get install -y chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    page = context.new_page()
-    yield page
-    context.close()
+    with demo_server(tmp_path_factory.mktemp("browser-search")) as live:
+        yield Server(live.url, live.root)
 
 
 def shot(page, name: str, *, full_page: bool = False) -> None:

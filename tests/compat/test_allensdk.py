@@ -16,18 +16,16 @@ Set CELLTYPES_SKIP_COMPAT=1 to skip when the SDK venv is absent (otherwise its a
 from __future__ import annotations
 
 import json
-import os
-import sqlite3
 import subprocess
-import sys
 import textwrap
-import time
-import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from celltypes.demo_server import DemoServer, demo_server
 from celltypes.science.nwb import read_nwb
 
 pytestmark = pytest.mark.compat
@@ -38,86 +36,16 @@ SWC_SPECIMEN = 464198958  # current reconstruction 491119181 with local SWC 4911
 GLIF_TEMPLATES = {395310469, 395310479, 395310475, 471355161, 395310498}
 
 
-def _sdk_python() -> Path:
-    venv = Path(os.environ.get("SDK_VENV", REPO / ".sdkvenv"))
-    python = venv / "bin" / "python"
-    if not python.exists():
-        message = f"AllenSDK venv not found at {venv}: run scripts/make_sdk_venv.sh (or CELLTYPES_SKIP_COMPAT=1)"
-        if os.environ.get("CELLTYPES_SKIP_COMPAT") == "1":
-            pytest.skip(message)
-        pytest.fail(message)
-    return python
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class LiveServer:
-    def __init__(self, url: str, data_dir: Path, db: Path) -> None:
-        self.url = url
-        self.data_dir = data_dir
-        self.db = db
-
-    def sql(self, query: str) -> list[tuple]:
-        with sqlite3.connect(self.db) as connection:
-            return connection.execute(query).fetchall()
-
-    def local_file(self, wkf_id: int) -> Path:
-        return self.data_dir / "well_known_files" / str(wkf_id)
+@dataclass(frozen=True)
+class LiveServer(DemoServer):
+    sdk_python: Path = Path()
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory) -> LiveServer:
-    if os.environ.get("CELLTYPES_SKIP_COMPAT") == "1":
-        _sdk_python()  # skips the module when the SDK venv is absent
-    root = tmp_path_factory.mktemp("live")
-    db, data_dir = root / "db.sqlite3", root / "data"
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"sqlite:///{db}",
-        "CELLTYPES_DATA_DIR": str(data_dir),
-        "DJANGO_SETTINGS_MODULE": "celltypes.settings",
-        "DJANGO_DEBUG": "false",
-    }
-    for command in (["migrate", "-v0"], ["load_demo", "-v0"]):
-        done = subprocess.run(
-            [sys.executable, "manage.py", *command], cwd=REPO, env=env, capture_output=True, text=True, timeout=300
-        )
-        assert done.returncode == 0, f"manage.py {' '.join(command)} failed:\n{done.stderr[-3000:]}"
-    port = _free_port()
-    log = (root / "server.log").open("w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "celltypes.wsgi", "-b", f"127.0.0.1:{port}", "-w", "2", "--threads", "4"],
-        cwd=REPO,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/api/v2/data/query.json?q=model::Organism", timeout=5) as response:
-                if response.status == 200:
-                    break
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail(f"live server did not start:\n{(root / 'server.log').read_text()[-3000:]}")
-        time.sleep(0.2)
-    yield LiveServer(url, data_dir, db)
-    proc.terminate()
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+def server(tmp_path_factory, sdk_python) -> Iterator[LiveServer]:
+    """The demo set behind gunicorn on a free loopback port (the SDK venv is checked first)."""
+    with demo_server(tmp_path_factory.mktemp("live"), server="gunicorn") as live:
+        yield LiveServer(live.url, live.root, sdk_python)
 
 
 PRELUDE = """
@@ -130,8 +58,8 @@ def report():
 
 
 def run_sdk(server: LiveServer, tmp_path: Path, body: str, timeout: int = 120) -> dict:
-    """Run `body` with the SDK venv's Python (a test FAILS, not errors, when that venv is missing)."""
-    python = _sdk_python()
+    """Run `body` with the SDK venv's Python against the live server; return the JSON it printed."""
+    python = server.sdk_python
     script = tmp_path / "sdk_script.py"
     script.write_text(PRELUDE + textwrap.dedent(body) + "\nreport()\n")
     done = subprocess.run(

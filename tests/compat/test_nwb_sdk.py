@@ -8,7 +8,6 @@ opens it with ``allensdk.core.nwb_data_set.NwbDataSet`` and dumps what it sees; 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from pathlib import Path
 
@@ -56,20 +55,9 @@ print(json.dumps(report))
 """
 
 
-def _sdk_python() -> Path:
-    venv = Path(os.environ.get("SDK_VENV", REPO / ".sdkvenv"))
-    python = venv / "bin" / "python"
-    if not python.exists():
-        message = f"AllenSDK venv not found at {venv}: run scripts/make_sdk_venv.sh (or CELLTYPES_SKIP_COMPAT=1)"
-        if os.environ.get("CELLTYPES_SKIP_COMPAT") == "1":
-            pytest.skip(message)
-        pytest.fail(message)
-    return python
-
-
 @pytest.mark.parametrize("source", REAL_FILES, ids=lambda p: p.stem)
-def test_allensdk_reads_converted_file(source: Path, tmp_path: Path) -> None:
-    python = _sdk_python()
+def test_allensdk_reads_converted_file(source: Path, tmp_path: Path, sdk_python: Path) -> None:
+    python = sdk_python
     original = read_nwb(source)
     converted = write_allen_nwb1(original, tmp_path / f"{source.stem}.nwb")
     script = tmp_path / "read_with_sdk.py"
