@@ -107,8 +107,8 @@ class DemoLoader:
         self._reconstruction_files(manifest)
         self._model_bundles(manifest)
         self._nwb_specimens(manifest)
-        self._write()
         stored = self._store_files()
+        self._write()
         counts = {model.__name__: model.objects.count() for model in self.rows.by_model}
         return LoadReport(counts=counts, files_stored=stored, warnings=self.warnings)
 
@@ -615,27 +615,12 @@ class DemoLoader:
             )
 
     def _store_files(self) -> int:
-        sizes = {}
+        """Copy the demo files into the file store and record their size and sha256 on the rows to be written."""
         for file_id, source, content in self.files:
-            if content is not None:
-                stored = (
-                    filestore.write_atomic(filestore.well_known_file_path(file_id), [content])
-                    if not (
-                        filestore.has_well_known_file(file_id)
-                        and filestore.well_known_file_path(file_id).read_bytes() == content
-                    )
-                    else filestore.StoredFile(
-                        filestore.well_known_file_path(file_id),
-                        len(content),
-                        filestore.sha256_of(filestore.well_known_file_path(file_id)),
-                    )
-                )
-            else:
-                stored = filestore.store_well_known_file(file_id, source)
-            sizes[file_id] = stored
-        for file_id, stored in sizes.items():
-            WellKnownFile.objects.filter(id=file_id).update(size=stored.size, sha256=stored.sha256)
-        return len(sizes)
+            stored = filestore.store_well_known_file(file_id, content if content is not None else source)
+            wkf = self.rows.get(WellKnownFile, file_id)
+            wkf.size, wkf.sha256 = stored.size, stored.sha256
+        return len({file_id for file_id, _, _ in self.files})
 
 
 def _same_reconstruction(record: NeuronReconstruction, row: Row) -> bool:

@@ -69,14 +69,18 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def store_well_known_file(file_id: int, source: Path) -> StoredFile:
-    """Copy `source` into the store as file `file_id`; a no-op when an identical copy is already there."""
+def store_well_known_file(file_id: int, source: Path | bytes) -> StoredFile:
+    """Put `source` (a file, or the bytes themselves) into the store as file `file_id`.
+
+    A no-op when an identical copy is already there.
+    """
     target = well_known_file_path(file_id)
-    if target.exists() and target.stat().st_size == source.stat().st_size:
-        existing = sha256_of(target)
-        if existing == sha256_of(source):
-            return StoredFile(target, target.stat().st_size, existing)
-    return write_atomic(target, read_chunks(source))
+    is_bytes = isinstance(source, bytes)
+    size = len(source) if is_bytes else source.stat().st_size
+    digest = hashlib.sha256(source).hexdigest() if is_bytes else sha256_of(source)
+    if target.is_file() and target.stat().st_size == size and sha256_of(target) == digest:
+        return StoredFile(target, size, digest)
+    return write_atomic(target, [source] if is_bytes else read_chunks(source))
 
 
 def open_well_known_file(file_id: int):

@@ -11,11 +11,12 @@ MAX_BYTES = 64 * 1024 * 1024
 MAX_ENTRY_BYTES = 16 * 1024 * 1024
 
 _lock = threading.Lock()
-_entries: OrderedDict[tuple, tuple[bytes, str, dict]] = OrderedDict()
+_entries: OrderedDict[tuple, tuple[bytes, str, str | None]] = OrderedDict()
 _size = 0
 
 
-def get(key: tuple) -> tuple[bytes, str, dict] | None:
+def get(key: tuple) -> tuple[bytes, str, str | None] | None:
+    """(body, content type, Content-Disposition) of a cached answer, or None."""
     with _lock:
         entry = _entries.get(key)
         if entry is not None:
@@ -23,14 +24,14 @@ def get(key: tuple) -> tuple[bytes, str, dict] | None:
         return entry
 
 
-def put(key: tuple, body: bytes, content_type: str, headers: dict) -> None:
+def put(key: tuple, body: bytes, content_type: str, disposition: str | None) -> None:
     global _size
     if len(body) > MAX_ENTRY_BYTES:
         return
     with _lock:
         if key in _entries:
             return
-        _entries[key] = (body, content_type, headers)
+        _entries[key] = (body, content_type, disposition)
         _size += len(body)
         while _size > MAX_BYTES and _entries:
             _, (old, _, _) = _entries.popitem(last=False)

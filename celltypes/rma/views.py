@@ -2,6 +2,7 @@
 
 import logging
 import re
+from dataclasses import replace
 
 from django.db import DatabaseError
 from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseNotAllowed
@@ -18,7 +19,7 @@ from celltypes.rma.renderers import csv as csv_renderer
 from celltypes.rma.renderers import json as json_renderer
 from celltypes.rma.renderers import xml as xml_renderer
 from celltypes.rma.schema import describe, model_named, schema
-from celltypes.rma.syntax import Filter, ModelStage, Op, Query, Value
+from celltypes.rma.syntax import Filter, Op, Query, Value
 
 log = logging.getLogger(__name__)
 FORMATS = {"json": "application/json", "xml": "application/xml", "csv": "text/csv"}
@@ -40,21 +41,17 @@ def _params(request: HttpRequest) -> dict[str, str]:
 
 def _respond(request: HttpRequest, query: Query, fmt: str) -> HttpResponse:
     """Answer from the response cache when the same query was answered at the same atlas version."""
-    filename = request.GET.get("filename")
-    key = (fmt, to_text(query), filename, atlas_version_get())
+    key = (fmt, to_text(query), request.GET.get("filename"), atlas_version_get())
     cached = response_cache.get(key)
-    if cached is not None:
-        body, content_type, headers = cached
-        response = HttpResponse(body, content_type=content_type)
-    else:
+    if cached is None:
         response = _answer(request, query, fmt)
         if response.status_code == 200:
-            headers = {k: v for k, v in response.items() if k == "Content-Disposition"}
-            response_cache.put(key, response.content, response["Content-Type"], headers)
-            return response
+            response_cache.put(key, response.content, response["Content-Type"], response.get("Content-Disposition"))
         return response
-    for name, value in headers.items():
-        response[name] = value
+    body, content_type, disposition = cached
+    response = HttpResponse(body, content_type=content_type)
+    if disposition:
+        response["Content-Disposition"] = disposition
     return response
 
 
@@ -100,24 +97,24 @@ def _answer(request: HttpRequest, query: Query, fmt: str) -> HttpResponse:
     return response
 
 
-@require_GET
-def query(request: HttpRequest, fmt: str) -> HttpResponse:
-    """/api/v2/data/query.<fmt>?q=model::...  (also criteria=, and legacy URL options)."""
-    try:
-        parsed = parse_params(_params(request))
-    except RmaError as exc:
-        return _error(fmt, str(exc))
-    return _respond(request, parsed, fmt)
-
-
-@require_GET
-def model_query(request: HttpRequest, model: str, fmt: str) -> HttpResponse:
-    """/api/v2/data/<Model>/query.<fmt>?criteria=...&include=...&num_rows=..."""
+def _parse_and_respond(request: HttpRequest, fmt: str, model: str | None = None) -> HttpResponse:
     try:
         parsed = parse_params(_params(request), model=model)
     except RmaError as exc:
         return _error(fmt, str(exc))
     return _respond(request, parsed, fmt)
+
+
+@require_GET
+def query(request: HttpRequest, fmt: str) -> HttpResponse:
+    """/api/v2/data/query.<fmt>?q=model::...  (also criteria=, and legacy URL options)."""
+    return _parse_and_respond(request, fmt)
+
+
+@require_GET
+def model_query(request: HttpRequest, model: str, fmt: str) -> HttpResponse:
+    """/api/v2/data/<Model>/query.<fmt>?criteria=...&include=...&num_rows=..."""
+    return _parse_and_respond(request, fmt, model=model)
 
 
 @require_GET
@@ -130,19 +127,11 @@ def model_record(request: HttpRequest, model: str, pk: int, fmt: str) -> HttpRes
     except RmaError as exc:
         return _error(fmt, str(exc))
     stage = parsed.stages[0]
-    by_id = Filter(attr="id", op=Op.EQ, values=(Value(str(pk)),))
-    if model_named(model) is not None and "id" not in model_named(model).attributes:
-        pk_name = model_named(model).django_model._meta.pk
-        by_id = Filter(attr=pk_name.db_column or pk_name.attname, op=Op.EQ, values=(Value(str(pk)),))
-    stage = ModelStage(
-        model=stage.model,
-        filters=(*stage.filters, by_id),
-        criteria=stage.criteria,
-        include=stage.include,
-        options=stage.options,
-        position=stage.position,
-    )
-    return _respond(request, Query((stage,)), fmt)
+    found = model_named(model)
+    pk_field = found.django_model._meta.pk if found is not None else None
+    pk_name = (pk_field.db_column or pk_field.attname) if pk_field is not None else "id"
+    by_id = Filter(attr=pk_name, op=Op.EQ, values=(Value(str(pk)),))
+    return _respond(request, Query((replace(stage, filters=(*stage.filters, by_id)),)), fmt)
 
 
 @require_GET

@@ -778,6 +778,16 @@ def _read_mies_nwb1(f: _File, ontology: StimulusOntology | None) -> list[Sweep]:
             stimuli.setdefault(int(m.group(1)), []).append((f"stimulus/presentation/{key}", int(m.group(2))))
     if not responses:
         f.fail("/acquisition/timeseries", "no MIES sweeps (data_NNNNN_ADk)")
+    return _paired_sweeps(f, responses, stimuli, ontology)
+
+
+def _paired_sweeps(
+    f: _File,
+    responses: dict[int, list[tuple[str, int]]],
+    stimuli: dict[int, list[tuple[str, int]]],
+    ontology: StimulusOntology | None,
+) -> list[Sweep]:
+    """Sweeps of a MIES recording (NWB 1 raw or NWB 2): each response paired with its stimulus by channel."""
     notebook = _LabNotebook(f)
     sweeps = []
     for number in sorted(responses):
@@ -814,13 +824,7 @@ def _read_nwb2(f: _File, ontology: StimulusOntology | None) -> list[Sweep]:
     if not responses:
         f.group("acquisition")
         f.fail("/acquisition", "no patch-clamp series (VoltageClampSeries / CurrentClampSeries)")
-    notebook = _LabNotebook(f)
-    sweeps = []
-    for number in sorted(responses):
-        for response, stimulus in _pair(f, number, responses[number], stimuli.get(number, [])):
-            raw = _mies_description(f, response, notebook, number)
-            sweeps.append(_build_sweep(f, number, response, stimulus, raw, ontology, notebook=notebook))
-    return sweeps
+    return _paired_sweeps(f, responses, stimuli, ontology)
 
 
 def _read_allen_nwb1(f: _File, ontology: StimulusOntology | None) -> list[Sweep]:
