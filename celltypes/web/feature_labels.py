@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from celltypes.atlas.morphology_services import MORPHOLOGY_COLUMNS
+
 
 @dataclass(frozen=True)
 class FeatureLabel:
@@ -53,30 +55,8 @@ for _prefix, _label in _PER_STIMULUS.items():
         EPHYS_FEATURE_LABELS[f"{_prefix}_{_suffix}"] = FeatureLabel(f"{_label.label} ({_stimulus})", _label.unit)
 EPHYS_FEATURE_LABELS["threshold_i_long_square"] = FeatureLabel("Rheobase (threshold current, long square)", "pA")
 
+# Morphology labels are the atlas's (the feature comparison uses the same table), plus the scale factors.
 MORPHOLOGY_FEATURE_LABELS: dict[str, FeatureLabel] = {
-    "average_bifurcation_angle_local": FeatureLabel("Average bifurcation angle, local", "°"),
-    "average_bifurcation_angle_remote": FeatureLabel("Average bifurcation angle, remote", "°"),
-    "average_contraction": FeatureLabel("Average contraction"),
-    "average_diameter": FeatureLabel("Average diameter", "µm"),
-    "average_fragmentation": FeatureLabel("Average fragmentation", "nodes/section"),
-    "average_parent_daughter_ratio": FeatureLabel("Average parent:daughter radius ratio"),
-    "hausdorff_dimension": FeatureLabel("Hausdorff dimension"),
-    "max_branch_order": FeatureLabel("Max branch order"),
-    "max_euclidean_distance": FeatureLabel("Max Euclidean distance from soma", "µm"),
-    "max_path_distance": FeatureLabel("Max path distance", "µm"),
-    "number_bifurcations": FeatureLabel("Bifurcations"),
-    "number_branches": FeatureLabel("Branches"),
-    "number_nodes": FeatureLabel("Nodes"),
-    "number_stems": FeatureLabel("Stems"),
-    "number_tips": FeatureLabel("Tips"),
-    "overall_depth": FeatureLabel("Overall depth", "µm"),
-    "overall_height": FeatureLabel("Overall height", "µm"),
-    "overall_width": FeatureLabel("Overall width", "µm"),
-    "scale_factor_x": FeatureLabel("Scale factor x", "µm/pixel"),
-    "scale_factor_y": FeatureLabel("Scale factor y", "µm/pixel"),
-    "scale_factor_z": FeatureLabel("Scale factor z", "µm/pixel"),
-    "soma_surface": FeatureLabel("Soma surface", "µm²"),
-    "total_length": FeatureLabel("Total length", "µm"),
-    "total_surface": FeatureLabel("Total surface", "µm²"),
-    "total_volume": FeatureLabel("Total volume", "µm³"),
+    **{name: FeatureLabel(label, unit) for name, (label, unit) in MORPHOLOGY_COLUMNS.items()},
+    **{f"scale_factor_{axis}": FeatureLabel(f"Scale factor {axis}", "µm/pixel") for axis in "xyz"},
 }
