@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "celltypes.atlas",
     "celltypes.rma",
+    "celltypes.sync",
     "celltypes.web",
     "celltypes.api",
 ]

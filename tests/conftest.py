@@ -1,13 +1,18 @@
 """Shared fixtures. Every database test sees the real demo set, loaded once per session."""
 
 import atexit
+import json
 import os
 import shutil
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+import urllib.parse
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -21,10 +26,16 @@ if "CELLTYPES_DATA_DIR" not in os.environ:
     atexit.register(shutil.rmtree, _TEST_DATA_DIR, ignore_errors=True)
 
 
+# Tests never reach the real Allen API: servers and settings start offline; the tests of sync and fetch-through
+# point CELLTYPES_UPSTREAM at the stub upstream below.
+os.environ["CELLTYPES_UPSTREAM"] = ""
+
+
 def _use_test_data_dir() -> None:
     from django.conf import settings
 
     settings.CELLTYPES_DATA_DIR = Path(os.environ["CELLTYPES_DATA_DIR"])
+    settings.CELLTYPES_UPSTREAM = ""
 
 
 _use_test_data_dir()
@@ -102,3 +113,112 @@ def celery_worker_url(redis_url):
         proc.wait(timeout=15)
     except subprocess.TimeoutExpired:
         proc.kill()
+
+
+@dataclass
+class StubUpstream:
+    """A stand-in for api.brain-map.org on loopback: canned RMA answers by `q`, file bodies by id.
+
+    `delay` slows every answer (timeouts); ids in `cut_short` announce more bytes than they send (a dropped
+    connection). `requests` records every path asked for.
+    """
+
+    url: str = ""
+    queries: dict[str, dict] = field(default_factory=dict)
+    files: dict[int, bytes] = field(default_factory=dict)
+    cut_short: set[int] = field(default_factory=set)
+    delay: float = 0.0
+    requests: list[str] = field(default_factory=list)
+
+
+def _stub_handler(stub: StubUpstream) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args) -> None:
+            pass
+
+        def _send(self, status: int, body: bytes, length: int | None = None) -> None:
+            self.send_response(status)
+            self.send_header("Content-Length", str(len(body) if length is None else length))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def do_GET(self) -> None:
+            stub.requests.append(self.path)
+            time.sleep(stub.delay)
+            url = urllib.parse.urlsplit(self.path)
+            if url.path == "/api/v2/data/query.json":
+                q = urllib.parse.parse_qs(url.query).get("q", [""])[0]
+                answer = stub.queries.get(q)
+                if answer is None:
+                    self._send(400, json.dumps({"success": False, "msg": f"stub: no answer for {q}"}).encode())
+                else:
+                    self._send(200, json.dumps(answer).encode())
+                return
+            prefix = "/api/v2/well_known_file_download/"
+            file_id = (
+                int(url.path[len(prefix) :])
+                if url.path.startswith(prefix) and url.path[len(prefix) :].isdigit()
+                else None
+            )
+            if file_id not in stub.files:
+                self._send(404, b'{"success": false, "msg": "stub: no such file"}')
+            elif file_id in stub.cut_short:
+                body = stub.files[file_id]
+                self._send(200, body[: len(body) // 2], length=len(body))
+                self.close_connection = True
+            else:
+                self._send(200, stub.files[file_id])
+
+    return Handler
+
+
+@pytest.fixture
+def stub_upstream():
+    """A StubUpstream serving on a free loopback port for one test."""
+    stub = StubUpstream()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _stub_handler(stub))
+    server.daemon_threads = True
+    stub.url = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield stub
+    server.shutdown()
+    server.server_close()
+
+
+RECORDED_MODEL_ID = 472451419  # Biophysical - perisomatic, specimen 386049446 (Nr5a1-Cre;Ai14-177334.05.01.01)
+STAND_IN_MOD = (
+    b"COMMENT\nStand-in body for Allen's SK.mod (file 395337293), served by the tests' stub upstream.\nENDCOMMENT\n"
+)
+
+
+@pytest.fixture
+def allen_model_upstream(stub_upstream) -> StubUpstream:
+    """The stub upstream answering the SDK's BiophysicalApi query for model 472451419 with Allen's own recorded
+    response (AllenSDK test data, bundled in demo_data), and serving its files.
+
+    File bodies: the real fit of this model and a real Allen NWB of another cell (Sst-IRES-Cre;Ai14-395722, the
+    demo set holds no NWB of this one) from the demo set; labelled stand-ins for the NMODL file, SWC and marker,
+    which the demo set does not hold.
+    """
+    from celltypes.atlas.demo_loader import DEMO_DIR
+    from celltypes.sync.mapping import neuronal_model_query
+
+    recorded = json.loads(
+        (DEMO_DIR / "AllenSDK/allensdk/test/api/response_test_data/472451419_response.json").read_text()
+    )
+    stub_upstream.queries[neuronal_model_query(RECORDED_MODEL_ID)] = recorded
+    stub_upstream.files.update(
+        {
+            395337293: STAND_IN_MOD,
+            497235805: (
+                DEMO_DIR
+                / "OpenSourceBrain_AllenInstituteNeuroML/CellTypesDatabase/models/472451419"
+                / "472451419_fit.json"
+            ).read_bytes(),
+            491198851: (DEMO_DIR / "ipfx/tests/data/Sst-IRES-CreAi14-395722.01.01.01.nwb").read_bytes(),
+            491459173: b"# stand-in SWC body for file 491459173\n1 1 0 0 0 5 -1\n",
+            496607103: b"# stand-in marker body for file 496607103\n",
+        }
+    )
+    return stub_upstream

@@ -9,12 +9,18 @@ from pathlib import Path
 from celltypes.atlas import choices, filestore
 from celltypes.atlas.models import NeuronalModel, WellKnownFile
 from celltypes.science.errors import ScienceError
+from celltypes.sync.client import UpstreamError
+from celltypes.sync.services import upstream_client, well_known_file_fetch
 
 log = logging.getLogger(__name__)
 
 
 class FileUnavailable(Exception):
-    """The file is known but we hold no local copy (and cannot make one)."""
+    """The file is known but we hold no local copy and cannot get one; `status` is the HTTP status to answer."""
+
+    def __init__(self, message: str, status: int = 404) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 def well_known_file_source(wkf: WellKnownFile) -> tuple[Path, str]:
@@ -25,13 +31,27 @@ def well_known_file_source(wkf: WellKnownFile) -> tuple[Path, str]:
     """
     path = filestore.well_known_file_path(wkf.id)
     if not path.is_file():
-        raise FileUnavailable(
-            f"well-known file {wkf.id} ({wkf.file_name}) is not held by this server; "
-            "it is part of the upstream Allen data set and has not been fetched"
-        )
+        _fetch_from_upstream(wkf)
     if wkf.well_known_file_type_id == choices.NWB_DOWNLOAD[0]:
         return _allen_nwb1(wkf, path), wkf.file_name
     return path, wkf.file_name
+
+
+def _fetch_from_upstream(wkf: WellKnownFile) -> None:
+    """Fetch-through: a file we know of but do not hold is fetched from the upstream once, then served from here."""
+    client = upstream_client()
+    if client is None:
+        raise FileUnavailable(
+            f"well-known file {wkf.id} ({wkf.file_name}) is not held by this server and no upstream is configured "
+            "(CELLTYPES_UPSTREAM) to fetch it from"
+        )
+    try:
+        well_known_file_fetch(file_id=wkf.id, client=client)
+    except UpstreamError as exc:
+        raise FileUnavailable(
+            f"well-known file {wkf.id} ({wkf.file_name}) is not held by this server and fetching it failed: {exc}",
+            status=504 if exc.timed_out else 502,
+        ) from exc
 
 
 def _allen_nwb1(wkf: WellKnownFile, source: Path) -> Path:
@@ -92,6 +112,11 @@ def neuronal_model_zip(model: NeuronalModel) -> tuple[bytes, str]:
                 raise FileUnavailable(f"neuronal model {model.id} has no fit parameters file")
             fit_name = f"{model.id}_fit.json"
             archive.write(well_known_file_source(fit)[0], fit_name)
+            for modfile in model.neuronal_model_template.well_known_files.filter(
+                well_known_file_type_id=choices.MODEL_DESCRIPTION[0]
+            ):
+                path, name = well_known_file_source(modfile)
+                archive.write(path, f"modfiles/{name}")
             morphology = None
             reconstruction = model.specimen.neuron_reconstructions.filter(well_known_files__size__isnull=False).first()
             for wkf in reconstruction.well_known_files.all() if reconstruction else []:

@@ -164,7 +164,7 @@ def well_known_file_download(request: HttpRequest, file_id: int) -> HttpResponse
     try:
         path, name = well_known_file_source(wkf)
     except FileUnavailable as exc:
-        return _error("json", str(exc), status=404)
+        return _error("json", str(exc), status=exc.status)
     size = path.stat().st_size
     match = _RANGE.match(request.headers.get("Range", "").strip())
     if match and (match.group(1) or match.group(2)):
@@ -198,7 +198,7 @@ def neuronal_model_download(request: HttpRequest, model_id: int) -> HttpResponse
     try:
         data, name = neuronal_model_zip(model)
     except FileUnavailable as exc:
-        return _error("json", str(exc), status=404)
+        return _error("json", str(exc), status=exc.status)
     response = HttpResponse(data, content_type="application/zip")
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response

@@ -61,3 +61,14 @@ def test_the_check_would_see_django_through_the_package_init():
         "print(json.dumps({'django': 'django' in sys.modules}))"
     )
     assert _run(code)["django"] is True
+
+
+def test_sync_client_and_mapping_import_without_django():
+    code = CHECK.replace(
+        'science = importlib.import_module("celltypes.science")',
+        'science = importlib.import_module("celltypes.science")\n'
+        'importlib.import_module("celltypes.sync.client"); importlib.import_module("celltypes.sync.mapping")',
+    )
+    assert code != CHECK
+    result = _run(code)
+    assert result["django"] == [], f"celltypes.sync.client/mapping pulled in {result['django'][:5]}"

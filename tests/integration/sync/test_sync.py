@@ -1,0 +1,176 @@
+"""Upstream sync and fetch-through against the stub upstream, which answers with Allen's recorded records for
+model 472451419. Each test gets its own empty file store; the database is rolled back after each test."""
+
+import hashlib
+import io
+import json
+import zipfile
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from celltypes.atlas import filestore
+from celltypes.atlas.models import EphysResult, EphysSweep, Specimen, WellKnownFile
+from celltypes.sync.client import UpstreamClient, UpstreamError
+from celltypes.sync.services import SyncError, neuronal_model_sync, well_known_file_fetch
+
+pytestmark = pytest.mark.django_db
+MODEL = 472451419
+SPECIMEN = 386049446
+
+
+@pytest.fixture(autouse=True)
+def empty_store(settings, tmp_path):
+    settings.CELLTYPES_DATA_DIR = tmp_path / "data"
+    settings.CELLTYPES_UPSTREAM = ""
+    return settings.CELLTYPES_DATA_DIR
+
+
+def test_sync_records_allens_files_and_fetches_what_the_sdk_downloads(allen_model_upstream, empty_store):
+    minted_result = Specimen.objects.get(id=SPECIMEN).ephys_result_id
+    report = neuronal_model_sync(neuronal_model_id=MODEL, client=UpstreamClient(allen_model_upstream.url))
+
+    mod = WellKnownFile.objects.get(id=395337293)
+    assert (mod.neuronal_model_template_id, mod.well_known_file_type.name, mod.file_name) == (
+        329230710,
+        "BiophysicalModelDescription",
+        "SK.mod",
+    )
+    # Allen's ids replace the loader's stand-ins: the fit's minted id and the specimen's minted ephys result.
+    assert list(WellKnownFile.objects.filter(neuronal_model_id=MODEL).values_list("id", flat=True)) == [497235805]
+    assert Specimen.objects.get(id=SPECIMEN).ephys_result_id == 386049444
+    assert not EphysResult.objects.filter(id=minted_result).exists()
+    assert f"ephys result {minted_result} -> 386049444 (specimen {SPECIMEN})" in report.replaced
+    assert any(item.startswith("well-known file 12793581734 (472451419_fit.json)") for item in report.replaced)
+    nwb = WellKnownFile.objects.get(id=491198851)
+    assert (nwb.ephys_result_id, nwb.attachable_id, nwb.file_name) == (386049444, 386049444, "386049444_ephys.nwb")
+    assert WellKnownFile.objects.filter(ephys_result_id=386049444).count() == 5
+    assert WellKnownFile.objects.get(id=496607103).neuron_reconstruction_id == 491459171
+    sweep = EphysSweep.objects.get(id=396429050)
+    assert (sweep.specimen_id, sweep.sweep_number, sweep.stimulus_absolute_amplitude) == (
+        SPECIMEN,
+        42,
+        110.000002162547,
+    )
+
+    # Fetched: what BiophysicalApi.cache_data downloads (NMODL, fit, SWC, marker, NWB), not thumbnails.
+    assert sorted(report.fetched) == [395337293, 491198851, 491459173, 496607103, 497235805]
+    assert report.fetch_errors == {}
+    held = sorted(int(p.name) for p in (empty_store / "well_known_files").iterdir())
+    assert held == sorted(report.fetched)
+    for file_id in report.fetched:
+        body = allen_model_upstream.files[file_id]
+        row = WellKnownFile.objects.get(id=file_id)
+        assert (row.size, row.sha256) == (len(body), hashlib.sha256(body).hexdigest())
+    assert report.bytes_fetched == sum(len(allen_model_upstream.files[i]) for i in report.fetched)
+
+    # A second sync changes nothing and fetches nothing.
+    again = neuronal_model_sync(neuronal_model_id=MODEL, client=UpstreamClient(allen_model_upstream.url))
+    assert (again.fetched, again.replaced, again.files_recorded) == ([], [], report.files_recorded)
+
+
+def test_a_file_cut_off_mid_download_leaves_nothing_behind(allen_model_upstream, empty_store):
+    allen_model_upstream.cut_short.add(491198851)
+    report = neuronal_model_sync(neuronal_model_id=MODEL, client=UpstreamClient(allen_model_upstream.url))
+    assert set(report.fetch_errors) == {491198851}
+    assert "well_known_file_download/491198851" in report.fetch_errors[491198851]
+    assert 491198851 not in report.fetched and len(report.fetched) == 4
+    names = [p.name for p in (empty_store / "well_known_files").iterdir()]
+    assert "491198851" not in names and not [n for n in names if n.endswith(".part")]
+    assert WellKnownFile.objects.get(id=491198851).size is None  # recorded, not held: fetched when asked for
+
+
+def test_malformed_or_unknown_upstream_records_change_nothing(allen_model_upstream):
+    client = UpstreamClient(allen_model_upstream.url)
+    before = (WellKnownFile.objects.count(), EphysSweep.objects.count(), EphysResult.objects.count())
+    with pytest.raises(UpstreamError, match="refused the query"):
+        neuronal_model_sync(neuronal_model_id=497232312, client=client)
+    (query,) = allen_model_upstream.queries
+    broken = json.loads(json.dumps(allen_model_upstream.queries[query]))
+    broken["msg"][0]["specimen"]["neuron_reconstructions"][0]["well_known_files"][1].pop("path")
+    allen_model_upstream.queries[query] = broken
+    with pytest.raises(SyncError, match="malformed: .*well_known_file 496607103: no path"):
+        neuronal_model_sync(neuronal_model_id=MODEL, client=client)
+    broken["msg"][0]["specimen"]["neuron_reconstructions"][0]["well_known_files"][1]["path"] = "/x/m.swc"
+    broken["msg"][0]["specimen"]["id"] = 123
+    with pytest.raises(SyncError, match="specimen 123 of neuronal model 472451419 is not in the local atlas"):
+        neuronal_model_sync(neuronal_model_id=MODEL, client=client)
+    assert (WellKnownFile.objects.count(), EphysSweep.objects.count(), EphysResult.objects.count()) == before
+    with pytest.raises(SyncError, match="no well-known file 42 is recorded here"):
+        well_known_file_fetch(file_id=42, client=client)
+
+
+def test_download_fetches_through_once_then_serves_locally(client, settings, allen_model_upstream, empty_store):
+    url = "/api/v2/well_known_file_download/491459171"
+    assert client.get(url).status_code == 404  # a reconstruction id, not a file id
+    url = "/api/v2/well_known_file_download/491459173"  # recorded by the demo set, not held
+    offline = client.get(url)
+    assert offline.status_code == 404
+    assert "no upstream is configured" in offline.json()["msg"]
+
+    settings.CELLTYPES_UPSTREAM = allen_model_upstream.url
+    first = client.get(url)
+    assert first.status_code == 200
+    assert b"".join(first.streaming_content) == allen_model_upstream.files[491459173]
+    assert first["Content-Disposition"] == 'attachment; filename="Nr5a1-Cre_Ai14-177334.05.01.01_491459171_m.swc"'
+    second = client.get(url, HTTP_RANGE="bytes=0-6")
+    assert (second.status_code, second.content) == (206, allen_model_upstream.files[491459173][:7])
+    asked = [path for path in allen_model_upstream.requests if path.endswith("/491459173")]
+    assert len(asked) == 1
+
+
+def test_download_when_the_upstream_fails(client, settings, stub_upstream):
+    url = "/api/v2/well_known_file_download/491459173"
+    settings.CELLTYPES_UPSTREAM = "http://127.0.0.1:9"
+    down = client.get(url)
+    assert down.status_code == 502
+    assert down.json()["success"] is False
+    assert "could not be reached" in down.json()["msg"] and "491459173" in down.json()["msg"]
+    settings.CELLTYPES_UPSTREAM = stub_upstream.url
+    settings.CELLTYPES_UPSTREAM_TIMEOUT = 0.2
+    stub_upstream.delay = 1.0
+    slow = client.get(url)
+    assert slow.status_code == 504 and "did not answer within the timeout" in slow.json()["msg"]
+    stub_upstream.delay = 0
+    missing = client.get(url)
+    assert missing.status_code == 502 and "answered HTTP 404" in missing.json()["msg"]
+    assert not (filestore.data_dir() / "well_known_files").exists() or not any(
+        (filestore.data_dir() / "well_known_files").iterdir()
+    )
+
+
+def test_model_zip_carries_the_templates_nmodl_files(client, allen_model_upstream):
+    neuronal_model_sync(neuronal_model_id=MODEL, client=UpstreamClient(allen_model_upstream.url))
+    response = client.get(f"/neuronal_model/download/{MODEL}")
+    assert response.status_code == 200
+    archive = zipfile.ZipFile(io.BytesIO(response.content))
+    assert archive.read("modfiles/SK.mod") == allen_model_upstream.files[395337293]
+    assert archive.read(f"{MODEL}_fit.json") == allen_model_upstream.files[497235805]
+    assert json.loads(archive.read("manifest.json"))["runs"] == [{"sweeps": [42]}]
+
+
+def test_sync_upstream_command(allen_model_upstream, settings):
+    settings.CELLTYPES_UPSTREAM = allen_model_upstream.url
+    out = io.StringIO()
+    call_command("sync_upstream", "--neuronal-model", str(MODEL), "--no-files", stdout=out)
+    assert out.getvalue().startswith(f"neuronal model {MODEL}: 9 file records, 1 sweeps; fetched 0 files")
+    call_command("sync_upstream", "--file", "395337293", stdout=out)
+    assert f"well-known file 395337293: {len(allen_model_upstream.files[395337293])} bytes" in out.getvalue()
+    with pytest.raises(CommandError, match="refused the query"):
+        call_command("sync_upstream", "--neuronal-model", "1")
+    with pytest.raises(CommandError, match="name at least one"):
+        call_command("sync_upstream")
+    settings.CELLTYPES_UPSTREAM = ""
+    with pytest.raises(CommandError, match="no upstream is configured"):
+        call_command("sync_upstream", "--file", "395337293")
+
+
+def test_sync_task_runs_the_service(allen_model_upstream, settings):
+    from celltypes.sync.tasks import neuronal_model_sync_task, well_known_file_fetch_task
+
+    settings.CELLTYPES_UPSTREAM = allen_model_upstream.url
+    summary = neuronal_model_sync_task.apply(args=[MODEL]).get()
+    assert summary.startswith(f"neuronal model {MODEL}: 9 file records, 1 sweeps; fetched 5 files")
+    with pytest.raises(UpstreamError, match="487660477 answered HTTP 404"):  # a thumbnail the stub does not serve
+        well_known_file_fetch_task.apply(args=[487660477])
+    assert WellKnownFile.objects.get(id=487660477).size is None
