@@ -6,6 +6,7 @@ from dataclasses import replace
 
 from django.db import DatabaseError
 from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET
 
 from celltypes.atlas.models import NeuronalModel, WellKnownFile
@@ -186,7 +187,7 @@ def well_known_file_download(request: HttpRequest, file_id: int) -> HttpResponse
         response = FileResponse(path.open("rb"), content_type="application/octet-stream")
         response["Content-Length"] = str(size)
     response["Accept-Ranges"] = "bytes"
-    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    response["Content-Disposition"] = content_disposition_header(as_attachment=True, filename=name)
     return response
 
 
@@ -200,5 +201,5 @@ def neuronal_model_download(request: HttpRequest, model_id: int) -> HttpResponse
     except FileUnavailable as exc:
         return _error("json", str(exc), status=exc.status)
     response = HttpResponse(data, content_type="application/zip")
-    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    response["Content-Disposition"] = content_disposition_header(as_attachment=True, filename=name)
     return response

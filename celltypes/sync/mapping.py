@@ -57,6 +57,8 @@ def file_record(record: dict, where: str) -> FileRecord:
     path = record.get("path")
     if not isinstance(path, str) or not path.strip("/"):
         raise MappingError(f"{where}: no path")
+    if any(ord(char) < 32 for char in path):
+        raise MappingError(f"{where}: the path has control characters")
     type_name = file_type.get("name")
     if not isinstance(type_name, str) or not type_name:
         raise MappingError(f"{where}: the file type has no name")

@@ -49,6 +49,7 @@ def test_recorded_model_flattens_to_its_files_and_sweeps():
         (lambda r: r.pop("neuronal_model_template"), "no neuronal_model_template"),
         (lambda r: r.update(id="472451419"), "'id' should be an integer"),
         (lambda r: r["well_known_files"][0].pop("path"), "well_known_file 497235805: no path"),
+        (lambda r: r["well_known_files"][0].update(path="/a/b\r\nX: y"), "497235805: the path has control"),
         (
             lambda r: r["neuronal_model_template"]["well_known_files"][0].pop("well_known_file_type"),
             "template well_known_file 395337293: no well_known_file_type",
