@@ -1,11 +1,22 @@
 """parse -> plan -> ORM -> records. `run_query` is the engine's one entry point for the views and for tests."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from celltypes.rma.errors import RmaError
-from celltypes.rma.planner import Plan, plan, prefetches
+from celltypes.rma.planner import MAX_NUM_ROWS, Plan, plan, prefetches
 from celltypes.rma.serialize import fields_of_flat, records
-from celltypes.rma.syntax import ModelStage, Query
+from celltypes.rma.syntax import (
+    Association,
+    Filter,
+    ModelStage,
+    Op,
+    Options,
+    PipeStage,
+    Query,
+    ServiceStage,
+    Value,
+    ValueKind,
+)
 
 
 @dataclass(frozen=True)
@@ -21,11 +32,95 @@ class RmaResult:
 
 
 def run_query(query: Query) -> RmaResult:
-    stages = query.stages
-    if len(stages) != 1 or not isinstance(stages[0], ModelStage):
-        kinds = ", ".join(type(s).__name__ for s in stages)
-        raise RmaError(f"only a single model:: stage is supported here (got {kinds})")
-    stage = stages[0]
+    """Run the stages in order; `pipe::list[var$eq'attr']` binds the `attr` values of the model stage before it to
+    `$var` for the stages after it. The answer is the last model stage's."""
+    bound: dict[str, tuple[Value, ...]] = {}
+    result: RmaResult | None = None
+    for index, stage in enumerate(query.stages):
+        if isinstance(stage, ServiceStage):
+            raise RmaError(
+                f"service::{stage.name} is not offered here (this server answers model:: queries)", stage.position
+            )
+        if isinstance(stage, PipeStage):
+            if result is None:
+                raise RmaError("pipe:: needs a model:: stage before it", stage.position)
+            name, values = _pipe_values(stage, result)
+            bound[name] = values
+            continue
+        stage = _bind(stage, bound)
+        if any(isinstance(later, ModelStage) for later in query.stages[index + 1 :]):
+            # A stage feeding a pipe: every row (up to the page cap) unless it says otherwise.
+            stage = replace(stage, options=Options(num_rows=MAX_NUM_ROWS).merged(stage.options))
+        result = _run_stage(stage)
+    if result is None or not isinstance(query.stages[-1], ModelStage):
+        raise RmaError("a query ends with a model:: stage", query.stages[-1].position if query.stages else 0)
+    return result
+
+
+def _pipe_values(stage: PipeStage, result: RmaResult) -> tuple[str, tuple[Value, ...]]:
+    if stage.name != "list":
+        raise RmaError(f"unknown pipe 'pipe::{stage.name}' (this server knows pipe::list)", stage.position)
+    if len(stage.params) != 1 or stage.params[0].op != Op.EQ or len(stage.params[0].values) != 1:
+        raise RmaError("pipe::list takes one parameter: [variable$eq'attribute']", stage.position)
+    param = stage.params[0]
+    attr = param.values[0].text
+    if result.records and attr not in result.records[0]:
+        raise RmaError(f"pipe::list: the stage before it has no attribute '{attr}'", param.position)
+    values = []
+    for record in result.records:
+        value = record.get(attr)
+        if value is None or isinstance(value, dict | list):
+            continue
+        if isinstance(value, bool):
+            values.append(Value("true" if value else "false"))
+        elif isinstance(value, int | float):
+            values.append(Value(repr(value)))
+        else:
+            values.append(Value(str(value), quoted=True))
+    return param.attr, tuple(dict.fromkeys(values))
+
+
+def _bind(stage: ModelStage, bound: dict[str, tuple[Value, ...]]) -> ModelStage:
+    """`stage` with each `$var` replaced by the values pipe::list bound to it."""
+
+    def bind_filter(item: Filter) -> Filter:
+        if not any(value.kind == ValueKind.PIPEVAR for value in item.values):
+            return item
+        values: list[Value] = []
+        for value in item.values:
+            if value.kind != ValueKind.PIPEVAR:
+                values.append(value)
+                continue
+            name = value.text[1:]
+            if name not in bound:
+                raise RmaError(f"pipe variable ${name} is not bound by an earlier pipe::list", item.position)
+            values.extend(bound[name])
+        if item.op != Op.IN and len(values) != 1:
+            raise RmaError(
+                f"'{item.attr}': a pipe variable holding {len(values)} values needs $in, not ${item.op.value}",
+                item.position,
+            )
+        if not values:
+            # An empty list matches nothing: IN over no value, written as an impossible membership.
+            return replace(item, values=(), op=Op.IN)
+        return replace(item, values=tuple(values))
+
+    def bind_association(association: Association) -> Association:
+        return replace(
+            association,
+            filters=tuple(map(bind_filter, association.filters)),
+            children=tuple(map(bind_association, association.children)),
+        )
+
+    return replace(
+        stage,
+        filters=tuple(map(bind_filter, stage.filters)),
+        criteria=tuple(map(bind_association, stage.criteria)),
+        include=tuple(map(bind_association, stage.include)),
+    )
+
+
+def _run_stage(stage: ModelStage) -> RmaResult:
     p = plan(stage)
     queryset = p.queryset
     start, stop = p.start_row, p.start_row + p.num_rows

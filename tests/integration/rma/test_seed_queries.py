@@ -709,7 +709,7 @@ def test_errors_name_what_is_wrong(client):
     bad(client, f"{CELLS},rma::criteria,[specimen__id$gtnull]", "null")
     bad(client, "model::CellSomaLocation[specimen_id$li0]", "'$li' matches text; 'specimen_id' is an integer")
     bad(client, f"{CELLS},rma::criteria,[specimen__id$eq1", "unexpected end of query")
-    bad(client, "service::text_search[query_string$eqfoo]", "only a single model:: stage")
+    bad(client, "service::text_search[query_string$eqfoo]", "service::text_search is not offered here")
     bad(client, "", "no query given")
     bad(client, f"{CELLS},rma::criteria,[nope$eq1]", "unknown attribute", fmt="csv")
     assert client.get("/api/v2/data/query.json").status_code == 400
