@@ -4,10 +4,12 @@ Writes go to a temporary file in the same directory and are renamed into place, 
 half-written file. Derived files (converted NWB, rendered previews) live beside them under `derived/`.
 """
 
+import fcntl
 import hashlib
 import os
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -81,6 +83,19 @@ def store_well_known_file(file_id: int, source: Path | bytes) -> StoredFile:
     if target.is_file() and target.stat().st_size == size and sha256_of(target) == digest:
         return StoredFile(target, size, digest)
     return write_atomic(target, [source] if is_bytes else read_chunks(source))
+
+
+@contextmanager
+def well_known_file_lock(file_id: int) -> Iterator[None]:
+    """Hold an exclusive lock on file `file_id` across processes and threads (one fetch at a time per file)."""
+    path = data_dir() / "locks" / f"well_known_file_{file_id}.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def open_well_known_file(file_id: int):

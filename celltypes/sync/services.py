@@ -96,8 +96,12 @@ def well_known_file_fetch(*, file_id: int, client: UpstreamClient | None = None)
     if not WellKnownFile.objects.filter(id=file_id).exists():
         raise SyncError(f"no well-known file {file_id} is recorded here; sync the record that owns it first")
     client = _required_client(client)
-    stored = filestore.write_atomic(filestore.well_known_file_path(file_id), client.file_chunks(file_id))
-    WellKnownFile.objects.filter(id=file_id).update(size=stored.size, sha256=stored.sha256)
+    target = filestore.well_known_file_path(file_id)
+    with filestore.well_known_file_lock(file_id):
+        if target.is_file():  # fetched by another request while this one waited for the lock
+            return filestore.StoredFile(target, target.stat().st_size, filestore.sha256_of(target))
+        stored = filestore.write_atomic(target, client.file_chunks(file_id))
+        WellKnownFile.objects.filter(id=file_id).update(size=stored.size, sha256=stored.sha256)
     log.info("fetched well-known file %s from %s (%s bytes)", file_id, client.base_url, stored.size)
     return stored
 

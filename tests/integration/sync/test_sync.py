@@ -174,3 +174,31 @@ def test_sync_task_runs_the_service(allen_model_upstream, settings):
     with pytest.raises(UpstreamError, match="487660477 answered HTTP 404"):  # a thumbnail the stub does not serve
         well_known_file_fetch_task.apply(args=[487660477])
     assert WellKnownFile.objects.get(id=487660477).size is None
+
+
+def test_a_file_held_by_the_time_the_lock_is_ours_is_not_fetched_again(allen_model_upstream):
+    filestore.store_well_known_file(491459173, b"fetched by a concurrent request")
+    stored = well_known_file_fetch(file_id=491459173, client=UpstreamClient(allen_model_upstream.url))
+    assert stored.size == len(b"fetched by a concurrent request")
+    assert allen_model_upstream.requests == []
+
+
+def test_the_per_file_lock_serialises_fetches():
+    import threading
+    import time
+
+    order = []
+
+    def hold(name: str) -> None:
+        with filestore.well_known_file_lock(491459173):
+            order.append(f"{name} in")
+            time.sleep(0.2)
+            order.append(f"{name} out")
+
+    threads = [threading.Thread(target=hold, args=(name,)) for name in ("a", "b")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=10)
+    assert len(order) == 4
+    assert order[0][0] == order[1][0] and order[2][0] == order[3][0]  # never interleaved
