@@ -156,10 +156,27 @@ def test_sync_upstream_command(allen_model_upstream, settings):
     assert out.getvalue().startswith(f"neuronal model {MODEL}: 9 file records, 1 sweeps; fetched 0 files")
     call_command("sync_upstream", "--file", "395337293", stdout=out)
     assert f"well-known file 395337293: {len(allen_model_upstream.files[395337293])} bytes" in out.getvalue()
-    with pytest.raises(CommandError, match="refused the query"):
+    with pytest.raises(CommandError, match="neuronal model 1: .*refused the query"):
         call_command("sync_upstream", "--neuronal-model", "1")
     with pytest.raises(CommandError, match="name at least one"):
         call_command("sync_upstream")
+    # Every biophysical model held here: the stub answers for one, the other five are named as not synced.
+    out = io.StringIO()
+    with pytest.raises(CommandError) as failed:
+        call_command("sync_upstream", "--all-biophysical", "--no-files", stdout=out)
+    assert out.getvalue().startswith(f"neuronal model {MODEL}: 9 file records")
+    not_synced = str(failed.value).splitlines()[1:]
+    assert [line.split(":")[0] for line in not_synced] == [
+        "neuronal model 472450023",
+        "neuronal model 483108201",
+        "neuronal model 491766131",
+        "neuronal model 497232312",
+        "neuronal model 497233223",
+    ]
+    settings.CELLTYPES_UPSTREAM = "http://127.0.0.1:9"
+    with pytest.raises(CommandError, match="could not be reached") as down:
+        call_command("sync_upstream", "--all-biophysical")
+    assert "not synced" not in str(down.value)  # stopped at the first model: the others would fail alike
     settings.CELLTYPES_UPSTREAM = ""
     with pytest.raises(CommandError, match="no upstream is configured"):
         call_command("sync_upstream", "--file", "395337293")
@@ -202,3 +219,16 @@ def test_the_per_file_lock_serialises_fetches():
         thread.join(timeout=10)
     assert len(order) == 4
     assert order[0][0] == order[1][0] and order[2][0] == order[3][0]  # never interleaved
+
+
+def test_load_demo_after_a_sync_then_sync_again_converge(allen_model_upstream):
+    from celltypes.atlas.services import demo_load
+
+    client = UpstreamClient(allen_model_upstream.url)
+    neuronal_model_sync(neuronal_model_id=MODEL, client=client, fetch_files=False)
+    synced = sorted(WellKnownFile.objects.values_list("id", "path", "ephys_result_id", "neuronal_model_id"))
+    demo_load()  # puts the demo set's stand-ins back (minted fit id and ephys result) without failing
+    assert Specimen.objects.get(id=SPECIMEN).ephys_result_id != 386049444
+    neuronal_model_sync(neuronal_model_id=MODEL, client=client, fetch_files=False)
+    assert sorted(WellKnownFile.objects.values_list("id", "path", "ephys_result_id", "neuronal_model_id")) == synced
+    assert Specimen.objects.get(id=SPECIMEN).ephys_result_id == 386049444
