@@ -46,12 +46,13 @@ def _fetch_from_upstream(wkf: WellKnownFile) -> None:
             "(CELLTYPES_UPSTREAM) to fetch it from"
         )
     try:
-        well_known_file_fetch(file_id=wkf.id, client=client)
+        stored = well_known_file_fetch(file_id=wkf.id, client=client)
     except UpstreamError as exc:
         raise FileUnavailable(
             f"well-known file {wkf.id} ({wkf.file_name}) is not held by this server and fetching it failed: {exc}",
             status=504 if exc.timed_out else 502,
         ) from exc
+    wkf.size, wkf.sha256 = stored.size, stored.sha256  # the NWB 1 conversion below is cached under this digest
 
 
 def _allen_nwb1(wkf: WellKnownFile, source: Path) -> Path:

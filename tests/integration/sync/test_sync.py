@@ -232,3 +232,18 @@ def test_load_demo_after_a_sync_then_sync_again_converge(allen_model_upstream):
     neuronal_model_sync(neuronal_model_id=MODEL, client=client, fetch_files=False)
     assert sorted(WellKnownFile.objects.values_list("id", "path", "ephys_result_id", "neuronal_model_id")) == synced
     assert Specimen.objects.get(id=SPECIMEN).ephys_result_id == 386049444
+
+
+def test_an_nwb_fetched_through_is_served_in_allens_nwb1_layout_converted_once(
+    client, settings, allen_model_upstream, empty_store
+):
+    settings.CELLTYPES_UPSTREAM = allen_model_upstream.url
+    first = client.get("/api/v2/well_known_file_download/491198851")
+    assert first.status_code == 200
+    body = b"".join(first.streaming_content)
+    assert body[:8] == b"\x89HDF\r\n\x1a\n" and body != allen_model_upstream.files[491198851]  # converted
+    digest = hashlib.sha256(allen_model_upstream.files[491198851]).hexdigest()
+    assert [p.name for p in (empty_store / "derived" / "nwb1").iterdir()] == [f"491198851-{digest[:16]}.nwb"]
+    second = client.get("/api/v2/well_known_file_download/491198851")
+    assert b"".join(second.streaming_content) == body
+    assert len([p for p in allen_model_upstream.requests if p.endswith("/491198851")]) == 1
