@@ -41,6 +41,15 @@ def _use_test_data_dir() -> None:
 _use_test_data_dir()
 
 
+@pytest.fixture(autouse=True)
+def _fresh_rma_caches():
+    """Each test starts with empty per-process RMA caches: a test's rolled-back writes reuse atlas versions."""
+    from celltypes.rma import response_cache, row_cache
+
+    response_cache.clear()
+    row_cache.clear()
+
+
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
     """Migrate (pytest-django) and load the bundled demo set once for the whole session."""

@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass, replace
 
+from celltypes.rma import row_cache
 from celltypes.rma.errors import RmaError
 from celltypes.rma.planner import MAX_NUM_ROWS, Plan, plan, prefetches
 from celltypes.rma.serialize import fields_of_flat, records
@@ -18,6 +19,9 @@ from celltypes.rma.syntax import (
     ValueKind,
 )
 
+# Flat pages at least this big read their rows from the row cache (JSON answers only); smaller ones query directly.
+ROW_CACHE_MIN_ROWS = 500
+
 
 @dataclass(frozen=True)
 class RmaResult:
@@ -31,9 +35,13 @@ class RmaResult:
         return len(self.records)
 
 
-def run_query(query: Query) -> RmaResult:
+def run_query(query: Query, *, json_version: int | None = None) -> RmaResult:
     """Run the stages in order; `pipe::list[var$eq'attr']` binds the `attr` values of the model stage before it to
-    `$var` for the stages after it. The answer is the last model stage's."""
+    `$var` for the stages after it. The answer is the last model stage's.
+
+    With `json_version` (the atlas version, for a JSON answer) big flat pages come back as pre-serialised
+    orjson fragments from the row cache rather than dicts: only the JSON renderer may be given such records.
+    """
     bound: dict[str, tuple[Value, ...]] = {}
     result: RmaResult | None = None
     for index, stage in enumerate(query.stages):
@@ -51,7 +59,9 @@ def run_query(query: Query) -> RmaResult:
         if any(isinstance(later, ModelStage) for later in query.stages[index + 1 :]):
             # A stage feeding a pipe: every row (up to the page cap) unless it says otherwise.
             stage = replace(stage, options=Options(num_rows=MAX_NUM_ROWS).merged(stage.options))
-        result = _run_stage(stage)
+            result = _run_stage(stage)
+        else:
+            result = _run_stage(stage, json_version=json_version)
     if result is None or not isinstance(query.stages[-1], ModelStage):
         raise RmaError("a query ends with a model:: stage", query.stages[-1].position if query.stages else 0)
     return result
@@ -120,7 +130,7 @@ def _bind(stage: ModelStage, bound: dict[str, tuple[Value, ...]]) -> ModelStage:
     )
 
 
-def _run_stage(stage: ModelStage) -> RmaResult:
+def _run_stage(stage: ModelStage, json_version: int | None = None) -> RmaResult:
     p = plan(stage)
     queryset = p.queryset
     start, stop = p.start_row, p.start_row + p.num_rows
@@ -151,9 +161,34 @@ def _run_stage(stage: ModelStage) -> RmaResult:
         fields = fields_of_flat(p)
         names = tuple(name for name, _ in fields)
         # values_list() with no field would mean every field: `except` may have removed them all.
+        if json_version is not None and names and p.num_rows >= ROW_CACHE_MIN_ROWS:
+            fragments = _cached_fragments(p, fields, json_version, queryset[start:stop])
+            if fragments is not None:
+                return RmaResult(fragments, p.start_row, _total(queryset, start, p.num_rows, len(fragments), False), p)
         rows = queryset.values_list(*(attname for _, attname in fields) or ["pk"])[start:stop]
         found = _records_of(names, rows)
     return RmaResult(found, p.start_row, _total(queryset, start, p.num_rows, len(found), False), p)
+
+
+def _cached_fragments(p: Plan, fields: list[tuple[str, str]], version: int, page) -> list | None:
+    """The page's rows as JSON fragments from the row cache; None when the table is not cacheable or the cache
+    lacks a row of the page (then the caller reads the rows itself)."""
+    model = p.model.django_model
+    names = tuple(name for name, _ in fields)
+    attnames = tuple(attname for _, attname in fields)
+    fragments = row_cache.table(
+        (p.model.name, names, attnames, version),
+        count=model.objects.count,
+        rows=lambda: list(model.objects.values_list("pk", *attnames)),
+        names=names,
+    )
+    if fragments is None:
+        return None
+    pks = list(page.values_list("pk", flat=True))
+    try:
+        return [fragments[pk] for pk in pks]
+    except KeyError:
+        return None
 
 
 def _records_of(names: tuple[str, ...], rows) -> list[dict]:

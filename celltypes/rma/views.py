@@ -42,10 +42,11 @@ def _params(request: HttpRequest) -> dict[str, str]:
 
 def _respond(request: HttpRequest, query: Query, fmt: str) -> HttpResponse:
     """Answer from the response cache when the same query was answered at the same atlas version."""
-    key = (fmt, to_text(query), request.GET.get("filename"), atlas_version_get())
+    version = atlas_version_get()
+    key = (fmt, to_text(query), request.GET.get("filename"), version)
     cached = response_cache.get(key)
     if cached is None:
-        response = _answer(request, query, fmt)
+        response = _answer(request, query, fmt, version)
         if response.status_code == 200:
             response_cache.put(key, response.content, response["Content-Type"], response.get("Content-Disposition"))
         return response
@@ -56,9 +57,9 @@ def _respond(request: HttpRequest, query: Query, fmt: str) -> HttpResponse:
     return response
 
 
-def _answer(request: HttpRequest, query: Query, fmt: str) -> HttpResponse:
+def _answer(request: HttpRequest, query: Query, fmt: str, version: int) -> HttpResponse:
     try:
-        result = run_query(query)
+        result = run_query(query, json_version=version if fmt == "json" else None)
     except RmaError as exc:
         return _error(fmt, str(exc))
     except DatabaseError as exc:

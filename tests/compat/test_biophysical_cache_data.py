@@ -88,6 +88,9 @@ def test_cache_data_fetches_through_from_the_upstream(allen_model_upstream, sdk_
     assert out["manifest"]["runs"] == [{"sweeps": [42]}]
     specs = {entry["key"]: entry["spec"] for entry in out["manifest"]["manifest"]}
     assert specs["stimulus_path"] == "386049444.nwb" and specs["MODFILE_DIR"] == "modfiles"
+    # The current reconstruction comes first (superseded ones are listed after it), so the SDK picks its SWC.
+    assert specs["MORPHOLOGY"] == "Nr5a1-Cre_Ai14-177334.05.01.01_491459171_m.swc"
+    assert specs["MARKER"] == "Nr5a1-Cre_Ai14-177334.05.01.01_491459171_marker_m.swc"
     # Each file came from the upstream once; the second cache_data was served from the local store.
     assert sorted(fetched) == sorted(set(fetched))
     assert {int(path.rsplit("/", 1)[1]) for path in fetched} == {395337293, 497235805, 491198851, 491459173, 496607103}
