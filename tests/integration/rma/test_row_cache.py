@@ -77,3 +77,18 @@ def test_too_big_tables_and_unknown_rows_fall_back_to_direct_reads(client, monke
     table.pop(next(iter(table)))  # a row the cached table lacks: read directly instead of failing
     response_cache.clear()
     assert client.get("/api/v2/data/query.json", {"q": QUERIES[0]}).content == _direct(QUERIES[0])
+
+
+def test_the_cache_is_bounded_in_bytes(client, monkeypatch):
+    client.get("/api/v2/data/query.json", {"q": QUERIES[0]})
+    cells = row_cache.size()
+    assert 3_500_000 < cells < 4_500_000  # the 2,333-cell table as JSON
+    monkeypatch.setattr(row_cache, "MAX_BYTES", cells + 100_000)
+    response_cache.clear()
+    assert client.get("/api/v2/data/query.json", {"q": QUERIES[5]}).status_code == 200  # another table: evicts
+    assert row_cache.size() < cells
+    monkeypatch.setattr(row_cache, "MAX_BYTES", 1000)
+    row_cache.clear()
+    response_cache.clear()
+    assert client.get("/api/v2/data/query.json", {"q": QUERIES[1]}).content == _direct(QUERIES[1])
+    assert row_cache.size() == 0 and list(row_cache._tables.values()) == [None]
