@@ -1,8 +1,11 @@
 """pipe::list: a model stage's attribute values bound to `$var` for the stages after it (protocol notes §4)."""
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from celltypes.atlas.models import Specimen, Structure
+from celltypes.rma.schema import MODELS, model_named
 
 pytestmark = pytest.mark.django_db
 
@@ -66,3 +69,26 @@ def test_pipe_misuse_is_a_400_that_says_what(client, q, message):
     status, body = _get(client, q)
     assert status == 400 and body["success"] is False
     assert message in body["msg"]
+
+
+@st.composite
+def pipelines(draw) -> str:
+    names = sorted(MODELS)
+    first, second = draw(st.sampled_from(names)), draw(st.sampled_from(names))
+    piped = draw(st.sampled_from(sorted(model_named(first).attributes)))
+    target = draw(st.sampled_from(sorted(model_named(second).attributes)))
+    op = draw(st.sampled_from(["in", "eq", "ne", "lt", "li", "il"]))
+    rows = draw(st.sampled_from(["1", "5", "'all'"]))
+    return (
+        f"model::{first},rma::options[num_rows$eq{rows}],pipe::list[v$eq'{piped}'],"
+        f"model::{second},rma::criteria,[{target}${op}$v]"
+    )
+
+
+@pytest.mark.django_db
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(q=pipelines())
+def test_random_pipelines_answer_200_or_400(client, q):
+    response = client.get("/api/v2/data/query.json", {"q": q})
+    assert response.status_code in (200, 400), q
+    assert response.json()["success"] is (response.status_code == 200)
