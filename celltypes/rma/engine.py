@@ -1,5 +1,6 @@
 """parse -> plan -> ORM -> records. `run_query` is the engine's one entry point for the views and for tests."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 from celltypes.rma import row_cache
@@ -110,10 +111,7 @@ def _bind(stage: ModelStage, bound: dict[str, tuple[Value, ...]]) -> ModelStage:
                 f"'{item.attr}': a pipe variable holding {len(values)} values needs $in, not ${item.op.value}",
                 item.position,
             )
-        if not values:
-            # An empty list matches nothing: IN over no value, written as an impossible membership.
-            return replace(item, values=(), op=Op.IN)
-        return replace(item, values=tuple(values))
+        return replace(item, values=tuple(values))  # an empty $in list matches nothing
 
     def bind_association(association: Association) -> Association:
         return replace(
@@ -160,28 +158,27 @@ def _run_stage(stage: ModelStage, json_version: int | None = None) -> RmaResult:
         # Non-finite floats are left to the renderers (orjson writes them as null).
         fields = fields_of_flat(p)
         names = tuple(name for name, _ in fields)
-        # values_list() with no field would mean every field: `except` may have removed them all.
+        attnames = tuple(attname for _, attname in fields)
         if json_version is not None and names and p.num_rows >= ROW_CACHE_MIN_ROWS:
-            fragments = _cached_fragments(p, fields, json_version, queryset[start:stop])
+            fragments = _cached_fragments(p, names, attnames, json_version, queryset[start:stop])
             if fragments is not None:
                 return RmaResult(fragments, p.start_row, _total(queryset, start, p.num_rows, len(fragments), False), p)
-        rows = queryset.values_list(*(attname for _, attname in fields) or ["pk"])[start:stop]
+        # values_list() with no field would mean every field: `except` may have removed them all.
+        rows = queryset.values_list(*attnames or ["pk"])[start:stop]
         found = _records_of(names, rows)
     return RmaResult(found, p.start_row, _total(queryset, start, p.num_rows, len(found), False), p)
 
 
-def _cached_fragments(p: Plan, fields: list[tuple[str, str]], version: int, page) -> list | None:
+def _cached_fragments(p: Plan, names: tuple[str, ...], attnames: tuple[str, ...], version: int, page) -> list | None:
     """The page's rows as JSON fragments from the row cache; None when the table is not cacheable or the cache
     lacks a row of the page (then the caller reads the rows itself)."""
     model = p.model.django_model
-    names = tuple(name for name, _ in fields)
-    attnames = tuple(attname for _, attname in fields)
-    fragments = row_cache.table(
-        (p.model.name, names, attnames, version),
-        count=model.objects.count,
-        rows=lambda: list(model.objects.values_list("pk", *attnames)),
-        names=names,
-    )
+
+    def records() -> Iterable[tuple[int, dict]]:
+        rows = list(model.objects.values_list("pk", *attnames))
+        return zip([row[0] for row in rows], _records_of(names, [row[1:] for row in rows]), strict=True)
+
+    fragments = row_cache.table((p.model.name, names, attnames, version), count=model.objects.count, records=records)
     if fragments is None:
         return None
     pks = list(page.values_list("pk", flat=True))

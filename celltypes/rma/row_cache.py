@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import orjson
 
@@ -24,19 +24,16 @@ _tables: OrderedDict[tuple, dict[int, orjson.Fragment] | None] = OrderedDict()
 _sizes: dict[tuple, int] = {}
 
 
-def table(key: tuple, count: Callable[[], int], rows: Callable[[], list[tuple]], names: tuple[str, ...]):
-    """{pk: fragment} of every row for `key` (built from `rows()`: (pk, *values) tuples), or None if too big."""
+def table(key: tuple, count: Callable[[], int], records: Callable[[], Iterable[tuple[int, dict]]]):
+    """{pk: fragment} of every row for `key`, serialised from `records()` ((pk, record) pairs); None if too big."""
     with _lock:
         if key in _tables:
             _tables.move_to_end(key)
             return _tables[key]
     built, size = None, 0
     if count() <= MAX_TABLE_ROWS:
-        blank = dict.fromkeys(names)
         built = {}
-        for pk, *values in rows():
-            record = blank.copy()
-            record.update(zip(names, values, strict=True))
+        for pk, record in records():
             serialised = orjson.dumps(record)
             size += len(serialised)
             built[pk] = orjson.Fragment(serialised)

@@ -90,6 +90,8 @@ def model_record_set(record: dict) -> ModelRecordSet:
     ephys_result = specimen.get("ephys_result")
     if ephys_result is not None and not isinstance(ephys_result, dict):
         raise MappingError(f"{where}: ephys_result should be a record")
+    if ephys_result is not None:
+        _int(ephys_result, "id", f"{where} ephys_result")
     reconstructions = {}
     for reconstruction in _list(specimen, "neuron_reconstructions", where):
         recon_where = f"{where} neuron_reconstruction {reconstruction.get('id')!r}"

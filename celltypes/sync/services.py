@@ -148,9 +148,7 @@ def _all_files(records: ModelRecordSet) -> list[FileRecord]:
 def _fetch_missing(files: list[FileRecord], client: UpstreamClient, report: SyncReport) -> None:
     recorded = set(WellKnownFile.objects.filter(id__in=[f.id for f in files]).values_list("id", flat=True))
     for file in files:
-        if file.type_id not in PREFETCHED_TYPE_IDS or file.id not in recorded:
-            continue
-        if filestore.has_well_known_file(file.id):
+        if file.type_id not in PREFETCHED_TYPE_IDS or file.id not in recorded or filestore.has_well_known_file(file.id):
             continue
         try:
             stored = well_known_file_fetch(file_id=file.id, client=client)
@@ -198,9 +196,7 @@ def _record(records: ModelRecordSet, report: SyncReport, stale: list[Path]) -> N
 
 def _ephys_result_adopt(specimen: Specimen, upstream: dict, report: SyncReport) -> EphysResult:
     """The specimen's ephys result under Allen's id (a local stand-in gives way, taking its files along)."""
-    result_id = upstream.get("id")
-    if not isinstance(result_id, int) or isinstance(result_id, bool):
-        raise SyncError(f"specimen {specimen.id}: the upstream ephys_result has no integer id")
+    result_id = upstream["id"]  # an integer: checked by mapping.model_record_set
     local = specimen.ephys_result
     fields = {name: upstream[name] for name in ("failed", "sampling_rate") if upstream.get(name) is not None}
     result, _ = EphysResult.objects.update_or_create(id=result_id, defaults=fields)
@@ -219,7 +215,6 @@ def _ephys_result_adopt(specimen: Specimen, upstream: dict, report: SyncReport) 
 def _record_files(owner_field: str, owner, files: tuple[FileRecord, ...], report: SyncReport, stale: list[Path]):
     for type_id, type_name in {(f.type_id, f.type_name) for f in files}:
         WellKnownFileType.objects.update_or_create(id=type_id, defaults={"name": type_name})
-    existing = {row.id: row for row in WellKnownFile.objects.filter(id__in=[f.id for f in files])}
     for file in files:
         defaults = {
             "path": file.path,
@@ -229,10 +224,7 @@ def _record_files(owner_field: str, owner, files: tuple[FileRecord, ...], report
             **{name: None for name in OWNER_FIELDS},
             owner_field: owner,
         }
-        before = existing.get(file.id)
-        if before is not None and before.path != file.path:
-            defaults.update(size=None, sha256=None)
-            stale.append(filestore.well_known_file_path(file.id))
+        # A well-known file id names fixed content: a copy already held stays valid even where the path differs.
         WellKnownFile.objects.update_or_create(id=file.id, defaults=defaults)
         report.files_recorded += 1
     stand_ins = WellKnownFile.objects.filter(

@@ -57,6 +57,7 @@ def test_recorded_model_flattens_to_its_files_and_sweeps():
         (lambda r: r["specimen"].update(ephys_sweeps={"id": 1}), "'ephys_sweeps' should be a list of records"),
         (lambda r: r["specimen"]["ephys_sweeps"][0].pop("sweep_number"), "'sweep_number' should be an integer"),
         (lambda r: r["specimen"].update(ephys_result=[]), "ephys_result should be a record"),
+        (lambda r: r["specimen"]["ephys_result"].update(id=True), "ephys_result: 'id' should be an integer"),
     ],
 )
 def test_malformed_records_name_what_is_wrong(damage, message):
