@@ -33,7 +33,7 @@ import orjson
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-from celltypes.demo_server import demo_server  # noqa: E402
+from tests.support.demo_server import demo_server  # noqa: E402
 
 SDK_PYTHON = Path(os.environ.get("SDK_VENV", REPO / ".sdkvenv")) / "bin" / "python"
 ALL_CELLS = "model::ApiCellTypesSpecimenDetail,rma::options[num_rows$eq'all']"

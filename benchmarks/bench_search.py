@@ -24,7 +24,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
-from celltypes.demo_server import build_demo_database, demo_env  # noqa: E402
+from tests.support.demo_server import build_demo_database, demo_env  # noqa: E402
 
 TABLE = "api_cell_types_specimen_details"
 PAGES = {

@@ -2,7 +2,7 @@
 
 import pytest
 
-from celltypes.demo_server import CHROMIUM_ARGS, CHROMIUM_PATH
+from tests.support.demo_server import CHROMIUM_ARGS, CHROMIUM_PATH
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from celltypes.demo_server import EAGER_CELERY, demo_server
+from tests.support.demo_server import EAGER_CELERY, demo_server
 
 pytestmark = pytest.mark.browser
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from celltypes.demo_server import DemoServer, demo_server
+from tests.support.demo_server import DemoServer, demo_server
 
 pytestmark = pytest.mark.browser
 

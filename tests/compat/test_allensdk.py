@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from celltypes.demo_server import DemoServer, demo_server
+from tests.support.demo_server import DemoServer, demo_server
 from celltypes.science.nwb import read_nwb
 
 pytestmark = pytest.mark.compat

@@ -15,7 +15,7 @@ import sys
 
 import pytest
 
-from celltypes.demo_server import REPO, demo_env, demo_server
+from tests.support.demo_server import REPO, demo_env, demo_server
 
 pytestmark = pytest.mark.compat
 
