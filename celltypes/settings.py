@@ -91,6 +91,11 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# A page that queues work must not wait on a broker that is down: fail fast (one try, a 1 s connect timeout)
+# and let the caller fall back (render in the request, or show what it has).
+CELERY_TASK_PUBLISH_RETRY = False
+CELERY_BROKER_CONNECTION_TIMEOUT = 1.0
+CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 1.0, "socket_timeout": 5.0}
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
