@@ -38,7 +38,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
-from celltypes.demo_server import (  # noqa: E402
+from tests.support.demo_server import (  # noqa: E402
     CHROMIUM_ARGS,
     CHROMIUM_PATH,
     EAGER_CELERY,
@@ -140,7 +140,7 @@ def prepare(nodes: int) -> int:
     django.setup()
     from celltypes.atlas import choices, filestore
     from celltypes.atlas.models import ApiCellTypesSpecimenDetail, NeuronReconstruction, WellKnownFile
-    from celltypes.atlas.morphology_services import specimens_with_held_swc
+    from celltypes.atlas.selectors.morphology import specimens_with_held_swc
     from celltypes.science.swc import synthetic_morphology, write_swc
 
     existing = WellKnownFile.objects.filter(pk=SYNTHETIC_FILE_ID).select_related("neuron_reconstruction").first()

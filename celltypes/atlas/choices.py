@@ -1,5 +1,7 @@
 """Allen's fixed vocabularies: ids the AllenSDK hard-codes, and well-known file types."""
 
+from celltypes.atlas.vocabulary import SPECIES
+
 # NeuronalModelTemplate ids, as hard-coded in allensdk GlifApi / BiophysicalApi.
 PERISOMATIC_TEMPLATE_ID = 329230710
 ALL_ACTIVE_TEMPLATE_ID = 491455321
@@ -50,4 +52,4 @@ WELL_KNOWN_FILE_TYPES = (
     EPHYS_INST_THRESH_THUMBNAIL,
 )
 
-ORGANISMS = ((2, "Mus musculus"), (1, "Homo sapiens"))
+ORGANISMS = tuple((species.organism_id, species.name) for species in SPECIES)

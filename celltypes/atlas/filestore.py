@@ -8,6 +8,7 @@ import fcntl
 import hashlib
 import os
 import tempfile
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -105,3 +106,23 @@ def open_well_known_file(file_id: int):
 
 def has_well_known_file(file_id: int) -> bool:
     return well_known_file_path(file_id).is_file()
+
+
+def claim_marker(path: Path, *, stale_after: float) -> bool:
+    """Create the in-flight marker ``path``; False when another process holds a fresh one.
+
+    For work that must be started once but need not be waited for (a preview render): the marker is removed
+    by whoever finishes the work, and one older than ``stale_after`` seconds counts as abandoned.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        if time.time() - path.stat().st_mtime > stale_after:
+            path.unlink(missing_ok=True)
+    except FileNotFoundError:
+        pass
+    try:
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+    except FileExistsError:
+        return False
+    os.close(fd)
+    return True

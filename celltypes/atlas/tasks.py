@@ -4,13 +4,18 @@ import logging
 
 from celery import shared_task
 
-from celltypes.atlas.morphology_services import computed_morphology_update, morphology_preview_render
+from celltypes.atlas.services.morphology import (
+    COMPUTE_TASK,
+    RENDER_TASK,
+    computed_morphology_update,
+    morphology_preview_render,
+)
 from celltypes.science.errors import InvalidFileError
 
 log = logging.getLogger(__name__)
 
 
-@shared_task(name="atlas.morphology_preview_render", ignore_result=True)
+@shared_task(name=RENDER_TASK, ignore_result=True)
 def morphology_preview_render_task(swc_file_id: int) -> str:
     """Render the XY/YZ previews of SWC file `swc_file_id`; a malformed SWC is recorded, not retried."""
     try:
@@ -21,7 +26,7 @@ def morphology_preview_render_task(swc_file_id: int) -> str:
     return f"rendered {len(paths)} previews"
 
 
-@shared_task(name="atlas.computed_morphology_update")
+@shared_task(name=COMPUTE_TASK, ignore_result=True)
 def computed_morphology_update_task(reconstruction_id: int) -> str:
     """Compute and store the features of reconstruction `reconstruction_id` from its held SWC."""
     computed = computed_morphology_update(reconstruction_id=reconstruction_id)

@@ -23,11 +23,13 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .swc import DENDRITE_TYPES, SOMA, Morphology
+from .values import finite_or_none
 
 FeatureValue = int | float | None
 Feature = Callable[[Morphology], int | float]
 
 FEATURES: dict[str, Feature] = {}
+FEATURE_LABELS: dict[str, tuple[str, str]] = {}  # name -> (label, unit), in registration (display) order
 
 _SCALED = (
     "Allen published this with every radius multiplied by |cos 2θ|^(1/3), θ being the upright angle "
@@ -46,10 +48,16 @@ UNREPRODUCIBLE: dict[str, str] = {
 }
 
 
-def feature(fn: Feature) -> Feature:
-    """Register ``fn`` in :data:`FEATURES` under its own name (an Allen column name)."""
-    FEATURES[fn.__name__] = fn
-    return fn
+def feature(label: str, unit: str = "") -> Callable[[Feature], Feature]:
+    """Register the decorated function in :data:`FEATURES` under its own name (an Allen column name), with the
+    label and unit every page, table and API prints for it (:data:`FEATURE_LABELS`)."""
+
+    def register(fn: Feature) -> Feature:
+        FEATURES[fn.__name__] = fn
+        FEATURE_LABELS[fn.__name__] = (label, unit)
+        return fn
+
+    return register
 
 
 def _follow(pointer: NDArray[np.int64]) -> NDArray[np.int64]:
@@ -190,38 +198,38 @@ def dendrite_tree(m: Morphology) -> DendriteTree:
     return tree
 
 
-@feature
+@feature("Nodes")
 def number_nodes(m: Morphology) -> int:
     """Number of dendrite nodes."""
     return len(dendrite_tree(m))
 
 
-@feature
+@feature("Tips")
 def number_tips(m: Morphology) -> int:
     """Dendrite nodes with no dendrite child."""
     return int(np.count_nonzero(dendrite_tree(m).children == 0))
 
 
-@feature
+@feature("Stems")
 def number_stems(m: Morphology) -> int:
     """Dendrite nodes whose parent is the soma."""
     return dendrite_tree(m).number_stems
 
 
-@feature
+@feature("Bifurcations")
 def number_bifurcations(m: Morphology) -> int:
     """Σ (k − 1) over dendrite nodes with k ≥ 2 dendrite children (a trifurcation counts 2)."""
     k = dendrite_tree(m).children
     return int(np.sum(k[k >= 2] - 1))
 
 
-@feature
+@feature("Branches")
 def number_branches(m: Morphology) -> int:
     """Sections plus (k − 2) per k-furcation with k > 2: stems + 2 × bifurcations."""
     return number_stems(m) + 2 * number_bifurcations(m)
 
 
-@feature
+@feature("Max Euclidean distance from soma", "µm")
 def max_euclidean_distance(m: Morphology) -> float:
     """Largest straight-line distance from the soma centre to any dendrite node (µm)."""
     tree = dendrite_tree(m)
@@ -230,13 +238,13 @@ def max_euclidean_distance(m: Morphology) -> float:
     return float(np.sqrt(np.max(np.sum((tree.xyz - tree.soma) ** 2, axis=1))))
 
 
-@feature
+@feature("Total length", "µm")
 def total_length(m: Morphology) -> float:
     """Sum of dendrite compartment lengths, soma-to-stem compartments left out (µm)."""
     return float(np.sum(dendrite_tree(m).segment_length))
 
 
-@feature
+@feature("Max path distance", "µm")
 def max_path_distance(m: Morphology) -> float:
     """Largest path length from a stem's first node to any dendrite node (µm)."""
     tree = dendrite_tree(m)
@@ -245,7 +253,7 @@ def max_path_distance(m: Morphology) -> float:
     return float(np.max(_accumulate(tree.section_parent, tree.section_length)))
 
 
-@feature
+@feature("Max branch order")
 def max_branch_order(m: Morphology) -> int:
     """Largest number of branch points between a stem and a node (initial sections are order 0)."""
     tree = dendrite_tree(m)
@@ -254,7 +262,7 @@ def max_branch_order(m: Morphology) -> int:
     return int(np.max(_accumulate(tree.section_parent, ~tree.initial)))
 
 
-@feature
+@feature("Average contraction")
 def average_contraction(m: Morphology) -> float:
     """Σ chord / Σ path length over non-initial sections (chord: branch point to section end)."""
     tree = dendrite_tree(m)
@@ -266,7 +274,7 @@ def average_contraction(m: Morphology) -> float:
     return float(np.sum(chord) / np.sum(tree.section_length[later]))
 
 
-@feature
+@feature("Average fragmentation", "nodes/section")
 def average_fragmentation(m: Morphology) -> float:
     """Mean number of nodes per non-initial section."""
     tree = dendrite_tree(m)
@@ -274,7 +282,7 @@ def average_fragmentation(m: Morphology) -> float:
     return float(np.mean(tree.section_nodes[later])) if later.any() else math.nan
 
 
-@feature
+@feature("Average parent:daughter radius ratio")
 def average_parent_daughter_ratio(m: Morphology) -> float:
     """Mean over branch points of (mean radius of the daughter nodes) / (radius of the branch point)."""
     tree = dendrite_tree(m)
@@ -287,7 +295,7 @@ def average_parent_daughter_ratio(m: Morphology) -> float:
     return float(np.mean(ratio))
 
 
-@feature
+@feature("Average bifurcation angle, local", "°")
 def average_bifurcation_angle_local(m: Morphology) -> float:
     """Mean angle (degrees) between the vectors from each bifurcation to its two child nodes."""
     tree = dendrite_tree(m)
@@ -298,7 +306,7 @@ def average_bifurcation_angle_local(m: Morphology) -> float:
     return float(np.mean(_angles_deg(tree.xyz[first] - tree.xyz[points], tree.xyz[second] - tree.xyz[points])))
 
 
-@feature
+@feature("Average bifurcation angle, remote", "°")
 def average_bifurcation_angle_remote(m: Morphology) -> float:
     """Mean angle (degrees) between the vectors from each bifurcation to the ends of its daughter sections."""
     tree = dendrite_tree(m)
@@ -316,38 +324,38 @@ def _extent(m: Morphology, axis: int) -> float:
     return float(np.ptp(values)) if len(values) else math.nan
 
 
-@feature
+@feature("Overall width", "µm")
 def overall_width(m: Morphology) -> float:
     """x extent of the dendrite nodes in the SWC frame (µm); Allen rotates upright first."""
     return _extent(m, 0)
 
 
-@feature
+@feature("Overall height", "µm")
 def overall_height(m: Morphology) -> float:
     """y extent of the dendrite nodes in the SWC frame (µm); Allen rotates upright first."""
     return _extent(m, 1)
 
 
-@feature
+@feature("Overall depth", "µm")
 def overall_depth(m: Morphology) -> float:
     """z extent of the dendrite nodes (µm)."""
     return _extent(m, 2)
 
 
-@feature
+@feature("Average diameter", "µm")
 def average_diameter(m: Morphology) -> float:
     """Twice the mean dendrite node radius (µm)."""
     radius = dendrite_tree(m).radius
     return float(2.0 * np.mean(radius)) if len(radius) else math.nan
 
 
-@feature
+@feature("Soma surface", "µm²")
 def soma_surface(m: Morphology) -> float:
     """4πr² of the soma node (µm²)."""
     return 4.0 * math.pi * dendrite_tree(m).soma_radius ** 2
 
 
-@feature
+@feature("Total surface", "µm²")
 def total_surface(m: Morphology) -> float:
     """Σ π (r_parent + r_child) L over dendrite compartments (µm²)."""
     tree = dendrite_tree(m)
@@ -356,7 +364,7 @@ def total_surface(m: Morphology) -> float:
     return float(math.pi * np.sum(radii * tree.segment_length[has]))
 
 
-@feature
+@feature("Total volume", "µm³")
 def total_volume(m: Morphology) -> float:
     """Σ π L (r_p² + r_p Δr + Δr²/3), Δr = r_child − r_parent, over dendrite compartments (µm³)."""
     tree = dendrite_tree(m)
@@ -401,6 +409,7 @@ def allen_published_form(m: Morphology, upright_angle: float) -> dict[str, float
     }
 
 
+@feature("Hausdorff dimension")
 def hausdorff_dimension(m: Morphology) -> None:
     """Not computed (Allen's published column is empty too)."""
     return None
@@ -411,6 +420,5 @@ def compute_features(m: Morphology) -> dict[str, FeatureValue]:
     values: dict[str, FeatureValue] = {}
     for name, fn in FEATURES.items():
         value = fn(m)
-        values[name] = None if isinstance(value, float) and math.isnan(value) else value
-    values["hausdorff_dimension"] = hausdorff_dimension(m)
+        values[name] = finite_or_none(value)
     return values

@@ -7,8 +7,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from celltypes.web.facets import FACETS, Facet
-from celltypes.web.search import CARD_SORTS, COLUMNS, CellPage, Column, SearchParams
+from celltypes.atlas.facets import FACETS, Facet
+from celltypes.atlas.selectors.search import COLUMNS, CellPage, Column
+from celltypes.web.search_params import CARD_SORTS, SearchParams
 
 
 @dataclass(frozen=True)

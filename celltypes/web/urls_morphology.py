@@ -5,11 +5,12 @@ Include from celltypes/urls.py with ``path("", include("celltypes.web.urls_morph
 
 from django.urls import path, register_converter
 
+from celltypes.atlas.vocabulary import PREVIEW_FORMATS, PREVIEW_PLANES
 from celltypes.web.views import morphology_api
 
 
 class PlaneConverter:
-    regex = "xy|yz"
+    regex = "|".join(PREVIEW_PLANES)
 
     def to_python(self, value: str) -> str:
         return value
@@ -19,7 +20,7 @@ class PlaneConverter:
 
 
 class ImageFormatConverter(PlaneConverter):
-    regex = "svg|png"
+    regex = "|".join(PREVIEW_FORMATS)
 
 
 register_converter(PlaneConverter, "morphology_plane")

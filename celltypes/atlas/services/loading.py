@@ -40,8 +40,8 @@ from celltypes.atlas.models import (
     WellKnownFileType,
 )
 from celltypes.atlas.services.versions import atlas_version_bump
-from celltypes.atlas.structures import STRUCTURE_NAMES
 from celltypes.atlas.tables import Row, TableError, read_table
+from celltypes.atlas.vocabulary import STRUCTURE_NAMES
 
 log = logging.getLogger(__name__)
 

@@ -9,8 +9,7 @@ from django import template
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
-from celltypes.web.cell_detail import clean_structure_name
-from celltypes.web.facets import area_label
+from celltypes.atlas import vocabulary
 
 register = template.Library()
 
@@ -47,33 +46,25 @@ def wbr_underscores(name: str) -> str:
     return mark_safe(escape(name).replace("_", "_<wbr>"))
 
 
-STIMULUS_UNITS = {"Amps": "pA", "Volts": "mV"}
-
-
 @register.filter
 def stimulus_unit(units: str | None) -> str:
     """Allen's sweep amplitudes are in pA (units "Amps") or mV (units "Volts")."""
-    return STIMULUS_UNITS.get(units or "", units or "")
+    return vocabulary.STIMULUS_UNITS.get(units or "", units or "")
 
 
 @register.filter
 def species_label(value: str | None) -> str:
-    lowered = (value or "").lower()
-    if lowered.startswith("mus"):
-        return "Mouse"
-    if lowered.startswith("homo"):
-        return "Human"
-    return value or DASH
+    return vocabulary.species_label(value) or DASH
 
 
 @register.filter
 def structure(value: str | None) -> str:
-    return clean_structure_name(value) or DASH
+    return vocabulary.clean_structure_name(value) or DASH
 
 
 @register.filter
 def area(acronym: str | None) -> str:
-    return area_label(acronym) if acronym else DASH
+    return vocabulary.area_label(acronym) or DASH
 
 
 @register.filter

@@ -9,15 +9,14 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
-from celltypes.web.cell_detail import (
-    cell_ephys_get,
-    cell_get,
-    cell_models_get,
-    cell_morphology_get,
-    soma_depth_get,
-)
+from celltypes.atlas.selectors.cells import cell_get, soma_depth_get
+from celltypes.atlas.selectors.ephys import cell_ephys_get
+from celltypes.atlas.selectors.models import cell_models_get
+from celltypes.atlas.selectors.morphology import cell_morphology_get
+from celltypes.atlas.services.morphology import computed_morphology_request
+from celltypes.web import presenters
 from celltypes.web.htmx import HtmxHttpRequest, is_partial, vary_on_htmx
-from celltypes.web.search import SearchParams
+from celltypes.web.search_params import SearchParams
 
 TABS = (
     ("overview", "Overview", "web:cell_detail"),
@@ -35,16 +34,22 @@ def cell_detail(request: HtmxHttpRequest, specimen_id: int, tab: str = "overview
     back = back_query(request)
     context = {
         "cell": cell,
+        "facts": presenters.cell_facts(cell),
         "tab": tab,
         "tabs": [(key, label, reverse(name, args=[specimen_id])) for key, label, name in TABS],
         "back": back,
         "back_url": reverse("web:cell_search") + (f"?{back}" if back else ""),
     }
     if tab == "ephys":
-        context["ephys"] = cell_ephys_get(specimen_id=specimen_id)
+        ephys = cell_ephys_get(specimen_id=specimen_id)
+        context["ephys"] = ephys
+        context["ephys_features"] = presenters.ephys_feature_rows(ephys.record)
     elif tab == "morphology":
-        context["morphology"] = cell_morphology_get(specimen_id=specimen_id)
-        context["soma_depth"] = soma_depth_get(cell)
+        morphology = cell_morphology_get(specimen_id=specimen_id)
+        if morphology.features_pending:  # computed for this page only: the worker stores them
+            computed_morphology_request(reconstruction_id=morphology.drawn.pk)
+        context["morphology"] = presenters.morphology_tab(morphology)
+        context["soma_depth"] = presenters.soma_depth(soma_depth_get(cell))
     elif tab == "models":
         context["models"] = cell_models_get(specimen_id=specimen_id, row=cell.row)
     partial = is_partial(request)

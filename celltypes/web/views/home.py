@@ -1,7 +1,7 @@
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from celltypes.atlas.selectors import atlas_summary_get
+from celltypes.atlas.selectors.summary import atlas_summary_get
 
 
 def home(request: HttpRequest) -> HttpResponse:

@@ -41,25 +41,21 @@ from django.utils.cache import get_conditional_response, patch_cache_control
 from django.views.decorators.http import require_GET
 
 from celltypes.atlas.models import NeuronReconstruction
-from celltypes.atlas.morphology_services import (
-    PREVIEW_FORMATS,
-    PREVIEW_PLANES,
-    PREVIEW_SIZE,
+from celltypes.atlas.selectors.morphology import (
     PreviewState,
     PreviewStatus,
     cell_reconstruction_with_swc,
     computed_morphology_error,
     morphology_plot_etag,
     morphology_plot_get,
-    morphology_preview_ensure,
-    morphology_preview_request,
     swc_file_get,
 )
+from celltypes.atlas.services.morphology import morphology_preview_ensure, morphology_preview_request
+from celltypes.atlas.vocabulary import PREVIEW_CONTENT_TYPES, PREVIEW_FORMATS, PREVIEW_PLANES, PREVIEW_SIZE
 from celltypes.science.errors import InvalidFileError
 
 log = logging.getLogger(__name__)
 
-CONTENT_TYPES = {"png": "image/png", "svg": "image/svg+xml"}
 FRAGMENT_TEMPLATE = "morphology/preview_fragment.html"
 # ?variant=card: the search card's thumbnail, an <img> laid over the card's drawn placeholder (which stays put
 # while the preview is pending, or for good when there is none), so a card never shows a broken image.
@@ -168,7 +164,7 @@ def _image_response(request: HttpRequest, status: PreviewStatus, fmt: str, filen
     not_modified = get_conditional_response(request, etag=etag)
     if not_modified is not None:
         return not_modified
-    response = FileResponse(status.path.open("rb"), content_type=CONTENT_TYPES[fmt])
+    response = FileResponse(status.path.open("rb"), content_type=PREVIEW_CONTENT_TYPES[fmt])
     response["ETag"] = etag
     response["Content-Disposition"] = f'inline; filename="{filename}"'
     patch_cache_control(response, public=True, max_age=3600)

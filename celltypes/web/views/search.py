@@ -12,10 +12,11 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
-from celltypes.atlas.morphology_services import specimens_with_held_swc
+from celltypes.atlas.selectors.morphology import specimens_with_held_swc
+from celltypes.atlas.selectors.search import ALLEN_FIELDS, COLUMNS, cell_rows, cell_search, facet_counts
 from celltypes.web.htmx import HtmxHttpRequest, is_partial, vary_on_htmx
-from celltypes.web.search import ALLEN_FIELDS, COLUMNS, SearchParams, cell_rows, cell_search, facet_counts
 from celltypes.web.search_page import active_filters, facet_groups, search_links
+from celltypes.web.search_params import SearchParams
 
 
 @require_GET

@@ -14,7 +14,7 @@ from celltypes.atlas.models import (
     Specimen,
     WellKnownFile,
 )
-from celltypes.atlas.selectors import atlas_summary_get
+from celltypes.atlas.selectors.summary import atlas_summary_get
 
 pytestmark = pytest.mark.django_db
 

@@ -6,18 +6,18 @@ import time
 import pytest
 from django.core.management import call_command
 
-from celltypes.atlas import morphology_services
+from celltypes.atlas import filestore
 from celltypes.atlas.models import ComputedMorphology, NeuronReconstruction, WellKnownFile
-from celltypes.atlas.morphology_services import (
-    MORPHOLOGY_COLUMNS,
+from celltypes.atlas.selectors import morphology as morphology_selectors
+from celltypes.atlas.selectors.morphology import (
     REPRODUCIBLE,
-    SwcNotHeld,
     cell_reconstruction_with_swc,
-    computed_morphology_update,
     morphology_comparison,
     reconstruction_marker_file,
     reconstruction_swc_file,
 )
+from celltypes.atlas.services.morphology import SwcNotHeld, computed_morphology_update
+from celltypes.atlas.vocabulary import MORPHOLOGY_COLUMNS
 from celltypes.science.morphology import UNREPRODUCIBLE, compute_features
 from celltypes.science.swc import read_swc
 from tests.integration.morphology.demo_cells import (
@@ -90,7 +90,7 @@ def test_features_are_recomputed_only_when_the_swc_changes(held_swc):
     time.sleep(0.01)
     again = computed_morphology_update(reconstruction_id=swc.neuron_reconstruction_id)
     assert again.computed_at == first.computed_at  # same sha256: not recomputed
-    path = morphology_services.filestore.well_known_file_path(swc.pk)
+    path = filestore.well_known_file_path(swc.pk)
     path.write_bytes(path.read_bytes() + b"# edited\n")
     changed = computed_morphology_update(reconstruction_id=swc.neuron_reconstruction_id)
     assert changed.source_sha256 != first.source_sha256
@@ -104,7 +104,7 @@ def test_a_failed_computation_leaves_no_row(monkeypatch, held_swc):
     def broken(morphology):
         raise RuntimeError("feature code failed")
 
-    monkeypatch.setattr(morphology_services, "compute_features", broken)
+    monkeypatch.setattr(morphology_selectors, "compute_features", broken)
     with pytest.raises(RuntimeError):
         computed_morphology_update(reconstruction_id=swc.neuron_reconstruction_id)
     assert not ComputedMorphology.objects.filter(reconstruction_id=swc.neuron_reconstruction_id).exists()

@@ -9,11 +9,8 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from celltypes.atlas.models import WellKnownFile
-from celltypes.atlas.morphology_services import (
-    PREVIEW_LOCK_SECONDS,
-    morphology_preview_path,
-    morphology_preview_render,
-)
+from celltypes.atlas.selectors.morphology import morphology_preview_path
+from celltypes.atlas.services.morphology import PREVIEW_LOCK_SECONDS, morphology_preview_render
 from celltypes.science.swc import read_swc
 from tests.integration.morphology.demo_cells import (
     LARGE_RECONSTRUCTION,

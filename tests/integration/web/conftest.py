@@ -13,7 +13,7 @@ from django.db.models import Q
 
 from celltypes.atlas.models import ApiCellTypesSpecimenDetail
 
-# An oracle for the facets, written independently of celltypes.web.facets: facet key -> value -> ORM condition.
+# An oracle for the facets, written independently of celltypes.atlas.facets: facet key -> value -> ORM condition.
 ORACLE = {
     "species": lambda v: Q(donor_species__iexact={"mouse": "Mus musculus", "human": "Homo sapiens"}[v]),
     "area": lambda v: Q(structure_parent_acronym=v),

@@ -10,8 +10,9 @@ import pytest
 from django.db.models import Q
 
 from celltypes.atlas.models import ApiCellTypesSpecimenDetail
-from celltypes.web.facets import FACETS
-from celltypes.web.search import SearchParams, cell_search, facet_counts
+from celltypes.atlas.facets import FACETS
+from celltypes.atlas.selectors.search import cell_search, facet_counts
+from celltypes.web.search_params import SearchParams
 
 pytestmark = pytest.mark.django_db
 

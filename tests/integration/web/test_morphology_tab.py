@@ -13,13 +13,15 @@ import pytest
 
 from celltypes.atlas import filestore
 from celltypes.atlas.models import ApiCellTypesSpecimenDetail, ComputedMorphology
-from celltypes.atlas.morphology_services import (
+from celltypes.atlas.selectors.morphology import (
     REPRODUCIBLE,
-    UNREPRODUCIBLE,
     cell_reconstruction_with_swc,
-    morphology_preview_render,
     specimens_with_held_swc,
 )
+from celltypes.atlas.services import morphology as morphology_services
+from celltypes.atlas.services.morphology import morphology_preview_render
+from celltypes.atlas.tasks import computed_morphology_update_task
+from celltypes.science.morphology import UNREPRODUCIBLE
 
 pytestmark = pytest.mark.django_db
 
@@ -153,12 +155,20 @@ def test_the_projections_show_at_once_when_rendered_and_poll_their_fragment_othe
         clear_previews(PUBLISHED_SWC)
 
 
-def test_missing_computed_features_are_computed_in_the_request(client):
+def test_missing_features_are_shown_and_the_worker_stores_them_a_get_writes_nothing(client, monkeypatch):
     ComputedMorphology.objects.filter(reconstruction_id=PUBLISHED_RECONSTRUCTION).delete()
+    queued = []
+    monkeypatch.setattr(morphology_services, "_enqueue", lambda name, *args: queued.append((name, args)))
     html = tab(client, PUBLISHED)
+    assert not ComputedMorphology.objects.filter(reconstruction_id=PUBLISHED_RECONSTRUCTION).exists()
+    assert queued == [(morphology_services.COMPUTE_TASK, (PUBLISHED_RECONSTRUCTION,))]
+    computed_morphology_update_task(PUBLISHED_RECONSTRUCTION)  # what the worker runs
     computed = ComputedMorphology.objects.get(reconstruction_id=PUBLISHED_RECONSTRUCTION)
     assert computed.error is None
     assert cell(row(html, "number_tips"), "data-computed") == str(computed.features["number_tips"])
+    queued.clear()
+    tab(client, PUBLISHED)
+    assert queued == []  # stored now: nothing more to ask for
 
 
 @pytest.fixture

@@ -7,12 +7,9 @@ from django.core.management.base import BaseCommand
 
 from celltypes.atlas import choices, filestore
 from celltypes.atlas.models import NeuronReconstruction, WellKnownFile
-from celltypes.atlas.morphology_services import (
-    AGREEMENT_RTOL,
-    MORPHOLOGY_COLUMNS,
-    computed_morphology_update,
-    morphology_comparison,
-)
+from celltypes.atlas.selectors.morphology import morphology_comparison
+from celltypes.atlas.services.morphology import computed_morphology_update
+from celltypes.atlas.vocabulary import AGREEMENT_RTOL, MORPHOLOGY_COLUMNS
 
 
 class Command(BaseCommand):

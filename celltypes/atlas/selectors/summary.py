@@ -1,10 +1,11 @@
-"""Reads composed for pages and APIs."""
+"""What this copy holds, in numbers: the home page's summary."""
 
 from dataclasses import dataclass
 
 from django.db.models import Count, Q, Sum
 
 from celltypes.atlas.models import ApiCellTypesSpecimenDetail, NeuronalModel, Specimen
+from celltypes.atlas.vocabulary import HUMAN, MOUSE
 
 
 @dataclass(frozen=True)
@@ -29,8 +30,8 @@ def atlas_summary_get() -> AtlasSummary:
     """Counts from the cell table (Allen's published numbers) plus what we hold beyond it."""
     table = ApiCellTypesSpecimenDetail.objects.aggregate(
         cells=Count("specimen_id"),
-        mouse=Count("specimen_id", filter=Q(donor_species__iexact="Mus musculus")),
-        human=Count("specimen_id", filter=Q(donor_species__iexact="Homo sapiens")),
+        mouse=Count("specimen_id", filter=Q(donor_species__in=MOUSE.spellings)),
+        human=Count("specimen_id", filter=Q(donor_species__in=HUMAN.spellings)),
         species=Count("donor_species", distinct=True),
         recon=Count("specimen_id", filter=Q(nr_reconstruction_type__isnull=False)),
         full=Count("specimen_id", filter=Q(nr_reconstruction_type="full")),

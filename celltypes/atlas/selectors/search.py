@@ -1,4 +1,4 @@
-"""Cell search over Allen's flat cell table: filters, free text, sorting, paging, facet counts and downloads.
+"""Cell search over Allen's flat cell table: filtered, sorted, paged cells, facet counts and download rows.
 
 Facet counts follow the usual faceted-search rule: the counts shown for facet F are computed with every active
 filter except F's own, so picking a second value of F shows how many cells it would add. They take a constant
@@ -9,22 +9,20 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from functools import reduce
 from operator import and_
 from typing import Any
-from urllib.parse import urlencode
 
 from django.db.models import Count, F, Q, QuerySet, Value
 from django.db.models.functions import Coalesce
-from django.http import QueryDict
 
+from celltypes.atlas.facets import FACETS, FACETS_BY_KEY, Facet
 from celltypes.atlas.models import ApiCellTypesSpecimenDetail
-from celltypes.web.facets import FACETS, FACETS_BY_KEY, Facet
+from celltypes.atlas.vocabulary import EPHYS_FEATURE_LABELS
+from celltypes.science.values import finite_or_none
 
 PER_PAGE = 50
-MAX_VALUES_PER_FACET = 50
-MAX_QUERY_LENGTH = 200
 
 Filters = Mapping[str, Sequence[str]]
 
@@ -40,6 +38,12 @@ class Column:
     digits: int | None = None
 
 
+def _ephys(key: str, feature: str, digits: int) -> Column:
+    """A column of one of Allen's ephys features (``ef__<feature>`` in the cell table), labelled as everywhere."""
+    label = EPHYS_FEATURE_LABELS[feature]
+    return Column(key, label.heading, f"ef_{feature}", label.unit, digits)
+
+
 COLUMNS: tuple[Column, ...] = (
     Column("name", "Specimen", "specimen_name"),
     Column("species", "Species", "donor_species"),
@@ -47,126 +51,23 @@ COLUMNS: tuple[Column, ...] = (
     Column("layer", "Layer", "structure_layer"),
     Column("dendrite", "Dendrite type", "tag_dendrite_type"),
     Column("line", "Line", "line_name"),
-    Column("rheobase", "Rheobase", "ef_threshold_i_long_square", "pA", 0),
-    Column("tau", "Tau", "ef_tau", "ms", 1),
-    Column("vrest", "Resting Vm", "ef_vrest", "mV", 1),
-    Column("updown", "Up:down ratio", "ef_upstroke_downstroke_ratio_long_square", "", 2),
-    Column("fi_slope", "f-I slope", "ef_f_i_curve_slope", "Hz/pA", 3),
-    Column("adaptation", "Adaptation", "ef_adaptation", "", 3),
-    Column("avg_isi", "Avg ISI", "ef_avg_isi", "ms", 1),
-    Column("ri", "Ri", "ef_ri", "MΩ", 0),
+    _ephys("rheobase", "threshold_i_long_square", 0),
+    _ephys("tau", "tau", 1),
+    _ephys("vrest", "vrest", 1),
+    _ephys("updown", "upstroke_downstroke_ratio_long_square", 2),
+    _ephys("fi_slope", "f_i_curve_slope", 3),
+    _ephys("adaptation", "adaptation", 3),
+    _ephys("avg_isi", "avg_isi", 1),
+    _ephys("ri", "ri", 0),
     Column("id", "Specimen id", "specimen_id"),
 )
 COLUMNS_BY_KEY: dict[str, Column] = {column.key: column for column in COLUMNS}
 DEFAULT_SORT = "name"
-CARD_SORTS = ("name", "area", "layer", "rheobase", "tau", "vrest")
-VIEWS = ("cards", "table")
 
 # Allen's 54 columns, in Allen's order: (Django field name, Allen column name).
 ALLEN_FIELDS: tuple[tuple[str, str], ...] = tuple(
     (f.name, f.column) for f in ApiCellTypesSpecimenDetail._meta.concrete_fields
 )
-
-
-# --- parameters -----------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SearchParams:
-    """What a search URL asks for, cleaned: unknown facets and values, bad pages and sorts are dropped."""
-
-    filters: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    q: str = ""
-    sort: str = DEFAULT_SORT
-    descending: bool = False
-    page: int = 1
-    view: str = "cards"
-
-    @classmethod
-    def from_query(cls, query: QueryDict | Mapping[str, Any]) -> SearchParams:
-        if not isinstance(query, QueryDict):
-            query = _query_dict(query)
-        filters: dict[str, tuple[str, ...]] = {}
-        for facet in FACETS:
-            values = [_clean(v) for v in query.getlist(facet.key)]
-            kept = tuple(dict.fromkeys(v for v in values if facet.accepts(v)))[:MAX_VALUES_PER_FACET]
-            if kept:
-                filters[facet.key] = kept
-        sort = query.get("sort", DEFAULT_SORT)
-        return cls(
-            filters=filters,
-            q=" ".join(_clean(query.get("q", "")).split())[:MAX_QUERY_LENGTH],
-            sort=sort if sort in COLUMNS_BY_KEY else DEFAULT_SORT,
-            descending=query.get("dir") == "desc",
-            page=_positive_int(query.get("page")),
-            view=query.get("view") if query.get("view") in VIEWS else "cards",
-        )
-
-    @property
-    def order(self) -> str:
-        """The sort as cell_search takes it: a column key, with a leading '-' for descending."""
-        return f"-{self.sort}" if self.descending else self.sort
-
-    @property
-    def is_filtered(self) -> bool:
-        return bool(self.filters or self.q)
-
-    def pairs(self) -> list[tuple[str, str]]:
-        """The query as (key, value) pairs, defaults left out, in a stable order."""
-        pairs: list[tuple[str, str]] = []
-        if self.q:
-            pairs.append(("q", self.q))
-        for facet in FACETS:
-            pairs.extend((facet.key, value) for value in self.filters.get(facet.key, ()))
-        if self.view != "cards":
-            pairs.append(("view", self.view))
-        if self.sort != DEFAULT_SORT:
-            pairs.append(("sort", self.sort))
-        if self.descending:
-            pairs.append(("dir", "desc"))
-        if self.page != 1:
-            pairs.append(("page", str(self.page)))
-        return pairs
-
-    def querystring(self) -> str:
-        return urlencode(self.pairs())
-
-    def with_value_toggled(self, key: str, value: str) -> SearchParams:
-        values = self.filters.get(key, ())
-        values = tuple(v for v in values if v != value) if value in values else (*values, value)
-        filters = {k: v for k, v in {**self.filters, key: values}.items() if v}
-        return replace(self, filters=filters, page=1)
-
-    def without_facet(self, key: str) -> SearchParams:
-        return replace(self, filters={k: v for k, v in self.filters.items() if k != key}, page=1)
-
-    def sorted_by(self, key: str) -> SearchParams:
-        """Sort by `key`; asking again for the current sort flips its direction."""
-        descending = not self.descending if key == self.sort else False
-        return replace(self, sort=key, descending=descending, page=1)
-
-
-def _query_dict(mapping: Mapping[str, Any]) -> QueryDict:
-    query = QueryDict(mutable=True)
-    for key, value in mapping.items():
-        if isinstance(value, list | tuple):
-            query.setlist(key, [str(v) for v in value])
-        else:
-            query[key] = str(value)
-    return query
-
-
-def _clean(text: str) -> str:
-    """Without control characters (PostgreSQL refuses NUL in text) and surrounding blanks."""
-    return "".join(c for c in text if c >= " " or c == "\t").strip()
-
-
-def _positive_int(text: str | None) -> int:
-    try:
-        number = int(text or 1)
-    except ValueError:
-        return 1
-    return number if 1 <= number <= 10**9 else 1
 
 
 # --- queries --------------------------------------------------------------------------------------------------
@@ -293,4 +194,4 @@ def cell_rows(*, filters: Filters, q: str = "") -> Iterator[tuple[Any, ...]]:
     names = [name for name, _ in ALLEN_FIELDS]
     cells = cell_queryset(filters=filters, q=q).order_by("specimen_id").values_list(*names)
     for row in cells.iterator(chunk_size=2000):
-        yield tuple(None if isinstance(v, float) and not math.isfinite(v) else v for v in row)
+        yield tuple(finite_or_none(v) for v in row)
