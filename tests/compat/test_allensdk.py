@@ -26,8 +26,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.support.demo_server import DemoServer, demo_server
 from celltypes.science.nwb import read_nwb
+from tests.support.demo_server import DemoServer, demo_server
 
 pytestmark = pytest.mark.compat
 

@@ -9,8 +9,8 @@ import json
 import pytest
 from django.db.models import Q
 
-from celltypes.atlas.models import ApiCellTypesSpecimenDetail
 from celltypes.atlas.facets import FACETS
+from celltypes.atlas.models import ApiCellTypesSpecimenDetail
 from celltypes.atlas.selectors.search import cell_search, facet_counts
 from celltypes.web.search_params import SearchParams
 
