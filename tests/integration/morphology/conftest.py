@@ -13,6 +13,7 @@ def held_swc():
     Returns a function (content: bytes) -> WellKnownFile; the file and its previews are removed afterwards.
     """
     from celltypes.atlas.models import NeuronReconstruction, WellKnownFile
+    from tests.factories import WellKnownFileFactory
 
     made: list[int] = []
     held = {
@@ -30,20 +31,12 @@ def held_swc():
     )
 
     def store(content: bytes) -> WellKnownFile:
-        file_id = 990_000_000_000 + len(made)
-        made.append(file_id)
-        filestore.write_atomic(filestore.well_known_file_path(file_id), [content])
-        stored = filestore.well_known_file_path(file_id)
-        return WellKnownFile.objects.create(
-            id=file_id,
-            attachable_type="NeuronReconstruction",
-            attachable_id=reconstruction.id,
-            path=f"/external/celltypes/test_{file_id}/test_m.swc",
-            well_known_file_type_id=choices.RECONSTRUCTION[0],
-            neuron_reconstruction=reconstruction,
-            size=len(content),
-            sha256=filestore.sha256_of(stored),
-        )
+        wkf = WellKnownFileFactory.build(swc=True, neuron_reconstruction=reconstruction)
+        made.append(wkf.id)
+        stored = filestore.write_atomic(filestore.well_known_file_path(wkf.id), [content])
+        wkf.size, wkf.sha256 = stored.size, stored.sha256
+        wkf.save()
+        return wkf
 
     yield store
     for file_id in made:

@@ -20,6 +20,7 @@ from celltypes.atlas.models import (
     Specimen,
     WellKnownFile,
 )
+from tests.factories import WellKnownFileFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -192,14 +193,7 @@ def test_nwb_link_of_a_specimen(client):
 def test_nwb_link_criteria_prune_the_included_files(client):
     """§4.3: the criteria filter on well_known_file_type also prunes the included list: the SDK takes [0]."""
     specimen = Specimen.objects.get(id=313862022)
-    WellKnownFile.objects.create(
-        id=1,  # sorts before the NWB file
-        attachable_type="EphysResult",
-        attachable_id=specimen.ephys_result_id,
-        path="/external/ephys_summary.png",
-        well_known_file_type_id=choices.EPHYS_SUMMARY_THUMBNAIL[0],
-        ephys_result_id=specimen.ephys_result_id,
-    )
+    WellKnownFileFactory(id=1, ephys_thumbnail=True, ephys_result_id=specimen.ephys_result_id)  # sorts first
     (row,) = ok(client, sdk_ephys_data_query(313862022))["msg"]
     files = row["ephys_result"]["well_known_files"]
     assert [f["well_known_file_type"]["name"] for f in files] == ["NWBDownload"]
