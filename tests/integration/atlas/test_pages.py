@@ -22,10 +22,12 @@ def test_health_checks_database_broker_and_a_worker_round_trip(settings, celery_
     from celltypes.celery import app
 
     app.conf.broker_url = app.conf.result_backend = celery_worker_url
+    app._after_fork()  # drop connection pools an earlier test made for the default broker
     try:
         checks = run_health_checks()
     finally:
         app.conf.broker_url = app.conf.result_backend = None
+        app._after_fork()
     assert checks["database"]["ok"], checks
     assert "2335 specimens" in checks["database"]["detail"]
     assert checks["broker"]["ok"], checks
