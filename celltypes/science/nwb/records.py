@@ -51,7 +51,11 @@ def recorded_samples(response: NDArray) -> int:
 
 @dataclass(frozen=True)
 class SeriesRef:
-    """Where a trace lives, so it can be read on demand."""
+    """Where a trace lives, so it can be read on demand.
+
+    Every sample must be finite, except that a response may end in a run of NaN (see :func:`recorded_samples`);
+    anything else is an :class:`InvalidFileError` naming the dataset and the first bad sample.
+    """
 
     path: str
     dataset: str
@@ -80,7 +84,19 @@ class SeriesRef:
         values = data.astype(np.float64) * self.conversion
         if self.offset:
             values = values + self.offset
+        self._check_finite(values)
         return values
+
+    def _check_finite(self, values: NDArray[np.float64]) -> None:
+        checked = values[: recorded_samples(values)] if self.nan_tail_allowed else values
+        bad = np.flatnonzero(~np.isfinite(checked))
+        if len(bad):
+            tail = " before the recording's end" if self.nan_tail_allowed else ""
+            raise InvalidFileError(
+                self.path,
+                f"{len(bad)} samples are NaN or infinite{tail}, the first at sample {bad[0]}",
+                where=self.dataset,
+            )
 
 
 @dataclass(frozen=True, eq=False)

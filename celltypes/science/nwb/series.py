@@ -19,6 +19,10 @@ from .vocabulary import AMPS, CURRENT_CLAMP, SERIES_CLAMP, VOLTAGE_CLAMP, VOLTS,
 if TYPE_CHECKING:
     from .mies import LabNotebook
 
+# NWB 1 requires `conversion`; MIES stores pA and mV with 1e-12 and 1e-3, so reading a series without it as
+# 1.0 would give values 1e12 (or 1e3) times too large. NWB 2 gives it a default of 1.0.
+_CONVERSION_NEEDED = " (NWB 1 requires it: the samples' scale to SI units is unknown without it)"
+
 
 @dataclass(frozen=True)
 class Series:
@@ -37,7 +41,7 @@ class Series:
 
 
 def read_series(f: H5File, group_name: str, *, stimulus: bool, nwb1: bool) -> Series:
-    """The metadata of the TimeSeries at ``group_name``."""
+    """The metadata of the TimeSeries at ``group_name``; ``nwb1`` makes the ``conversion`` attribute required."""
     group = f.group(group_name)
     data_name = f"{group_name}/data"
     data = f.node(data_name, kind=h5py.Dataset)
@@ -45,7 +49,7 @@ def read_series(f: H5File, group_name: str, *, stimulus: bool, nwb1: bool) -> Se
         f.fail(absolute(data_name), f"expected 1-D samples, got shape {data.shape}")
     if data.dtype.kind not in "iuf":
         f.fail(absolute(data_name), f"expected numeric samples, got {data.dtype}")
-    conversion = f.attr_float(data, "conversion", 1.0)
+    conversion = f.attr_float(data, "conversion", None if nwb1 else 1.0, why=_CONVERSION_NEEDED)
     offset = f.attr_float(data, "offset", 0.0)
     series_type = _series_type(f, group)
     units = normalise_unit(text(f.attr(data, "unit")), series_type, stimulus)
@@ -130,6 +134,22 @@ def pair_series(
     return pairs
 
 
+def _check_same_clock(f: H5File, number: int, response: Series, stimulus: Series) -> None:
+    """A stimulus must cover its response sample for sample, or the sweep's time axis is ambiguous."""
+    if stimulus.num_samples != response.num_samples:
+        shorter = "shorter" if stimulus.num_samples < response.num_samples else "longer"
+        f.fail(
+            stimulus.data,
+            f"sweep {number}: the stimulus ({stimulus.num_samples} samples) is {shorter} than its response "
+            f"{response.data} ({response.num_samples} samples)",
+        )
+    if not math.isclose(stimulus.rate, response.rate, rel_tol=1e-9):
+        f.fail(
+            stimulus.group + "/starting_time",
+            f"sweep {number}: stimulus sampled at {stimulus.rate:g} Hz, its response at {response.rate:g} Hz",
+        )
+
+
 def build_sweep(
     f: H5File,
     number: int,
@@ -151,6 +171,7 @@ def build_sweep(
     ``description`` is the stimulus description the code and name come from; ``raw_description`` what the
     file stores as such when it differs (Allen files keep both).
     """
+    _check_same_clock(f, number, response, stimulus)
     code = stimulus_code(description)
     if "[" in description:
         allen_description = description

@@ -314,6 +314,102 @@ def test_missing_rate_attribute_is_named(tmp_path: Path) -> None:
     assert "rate" in info.value.message
 
 
+MIES1_RESPONSE = "/acquisition/timeseries/data_00000_AD0/data"
+MIES1_STIMULUS = "/stimulus/presentation/data_00000_DA0/data"
+
+
+def _edited_copy(source: Path, tmp_path: Path, edit) -> Path:
+    """A copy of a real file with ``edit(h5py.File)`` applied."""
+    copy = _copy(source, tmp_path)
+    with h5py.File(copy, "r+") as h:
+        edit(h)
+    return copy
+
+
+@pytest.mark.parametrize("dataset", [MIES1_RESPONSE, MIES1_STIMULUS])
+def test_an_nwb1_series_without_conversion_is_refused(dataset: str, tmp_path: Path) -> None:
+    # MIES stores pA and mV with conversion 1e-12 / 1e-3: read as 1.0, values came out 1e12 (1e3) times too large.
+    bad = _edited_copy(MIES_NWB1, tmp_path, lambda h: h[dataset].attrs.__delitem__("conversion"))
+    with pytest.raises(InvalidFileError) as info:
+        read_nwb(bad, ONTOLOGY)
+    assert info.value.where == dataset
+    assert "missing attribute 'conversion'" in info.value.message
+
+
+def test_an_allen_nwb1_series_without_conversion_is_refused(tmp_path: Path) -> None:
+    out = write_allen_nwb1(_synthetic_recording([1, 2]), tmp_path / "allen.nwb")
+    with h5py.File(out, "r+") as h:
+        del h["acquisition/timeseries/Sweep_2/data"].attrs["conversion"]
+    assert list_sweeps(out) == [1, 2]
+    assert read_sweep(out, 1, None).stimulus_absolute_amplitude == 10.0
+    with pytest.raises(InvalidFileError) as info:
+        read_sweep(out, 2, None)
+    assert info.value.where == "/acquisition/timeseries/Sweep_2/data"
+
+
+def _shorten_stimulus(h: h5py.File) -> None:
+    old = h[MIES1_STIMULUS]
+    values, attrs = old[:60000], dict(old.attrs)
+    del h[MIES1_STIMULUS]
+    new = h.create_dataset(MIES1_STIMULUS, data=values)
+    new.attrs.update(attrs)
+
+
+def test_a_stimulus_shorter_than_its_response_is_refused(tmp_path: Path) -> None:
+    bad = _edited_copy(MIES_NWB1, tmp_path, _shorten_stimulus)
+    with pytest.raises(InvalidFileError) as info:
+        summarise_nwb(bad, ONTOLOGY)
+    assert info.value.where == MIES1_STIMULUS
+    assert "the stimulus (60000 samples) is shorter than its response" in info.value.message
+    assert "(66000 samples)" in info.value.message
+
+
+def test_a_stimulus_sampled_at_another_rate_is_refused(tmp_path: Path) -> None:
+    group = "/stimulus/presentation/data_00000_DA0/starting_time"
+    bad = _edited_copy(MIES_NWB1, tmp_path, lambda h: h[group].attrs.__setitem__("rate", 100000.0))
+    with pytest.raises(InvalidFileError) as info:
+        read_nwb(bad, ONTOLOGY)
+    assert info.value.where == group
+    assert "100000 Hz" in info.value.message and "200000 Hz" in info.value.message
+
+
+def _set_samples(dataset: str, index: slice | int, value: float):
+    def edit(h: h5py.File) -> None:
+        h[dataset][index] = value
+
+    return edit
+
+
+def test_a_nan_in_the_stimulus_is_refused(tmp_path: Path) -> None:
+    bad = _edited_copy(MIES_NWB1, tmp_path, _set_samples(MIES1_STIMULUS, 30000, np.nan))
+    with pytest.raises(InvalidFileError) as info:
+        summarise_nwb(bad, ONTOLOGY)  # the stimulus amplitude used to come out NaN
+    assert info.value.where == MIES1_STIMULUS
+    assert "1 samples are NaN or infinite, the first at sample 30000" in info.value.message
+
+
+@pytest.mark.parametrize("value", [np.nan, np.inf], ids=["nan", "inf"])
+def test_a_non_finite_sample_inside_the_response_is_refused(value: float, tmp_path: Path) -> None:
+    bad = _edited_copy(MIES_NWB1, tmp_path, _set_samples(MIES1_RESPONSE, slice(100, 103), value))
+    sweep = read_nwb(bad, ONTOLOGY).sweep(0)  # metadata reads no response samples
+    with pytest.raises(InvalidFileError) as info:
+        _ = sweep.response
+    assert info.value.where == MIES1_RESPONSE
+    assert "3 samples are NaN or infinite before the recording's end, the first at sample 100" in str(info.value)
+    with pytest.raises(InvalidFileError):
+        read_sweep(bad, 0, ONTOLOGY)
+
+
+def test_a_response_ending_in_nan_is_a_recording_stopped_early(tmp_path: Path) -> None:
+    bad = _edited_copy(MIES_NWB1, tmp_path, _set_samples(MIES1_RESPONSE, slice(50000, None), np.nan))
+    sweep = read_sweep(bad, 0, ONTOLOGY)
+    assert sweep.num_samples == 66000
+    assert sweep.recorded_samples == 50000
+    original = read_sweep(MIES_NWB1, 0, ONTOLOGY)
+    np.testing.assert_array_equal(sweep.response[:50000], original.response[:50000])
+    assert np.isnan(sweep.response[50000:]).all()
+
+
 def test_lazy_read_of_a_damaged_file_names_the_dataset(tmp_path: Path) -> None:
     path = _copy(MIES_NWB1, tmp_path)
     rec = read_nwb(path, ONTOLOGY)
