@@ -50,6 +50,8 @@ def read_series(f: H5File, group_name: str, *, stimulus: bool, nwb1: bool) -> Se
     if data.dtype.kind not in "iuf":
         f.fail(absolute(data_name), f"expected numeric samples, got {data.dtype}")
     conversion = f.attr_float(data, "conversion", None if nwb1 else 1.0, why=_CONVERSION_NEEDED)
+    if not math.isfinite(conversion) or conversion == 0:
+        f.fail(absolute(data_name), f"bad conversion {conversion!r} (the samples' scale to SI units)")
     offset = f.attr_float(data, "offset", 0.0)
     series_type = _series_type(f, group)
     units = normalise_unit(text(f.attr(data, "unit")), series_type, stimulus)

@@ -336,6 +336,17 @@ def test_an_nwb1_series_without_conversion_is_refused(dataset: str, tmp_path: Pa
     assert "missing attribute 'conversion'" in info.value.message
 
 
+@pytest.mark.parametrize("conversion", [0.0, np.nan], ids=["zero", "nan"])
+def test_a_conversion_of_zero_or_nan_is_refused(conversion: float, tmp_path: Path) -> None:
+    bad = _edited_copy(
+        MIES_NWB2, tmp_path, lambda h: h["acquisition/data_00000_AD0/data"].attrs.__setitem__("conversion", conversion)
+    )
+    with pytest.raises(InvalidFileError) as info:
+        read_nwb(bad, ONTOLOGY)
+    assert info.value.where == "/acquisition/data_00000_AD0/data"
+    assert "bad conversion" in info.value.message
+
+
 def test_an_allen_nwb1_series_without_conversion_is_refused(tmp_path: Path) -> None:
     out = write_allen_nwb1(_synthetic_recording([1, 2]), tmp_path / "allen.nwb")
     with h5py.File(out, "r+") as h:
