@@ -703,3 +703,28 @@ def test_the_ontology_is_always_passed_in() -> None:
             call(MIES_NWB1)  # type: ignore[call-arg]
     with pytest.raises(TypeError):
         read_sweep(MIES_NWB1, 0)  # type: ignore[call-arg]
+
+
+def _second_headstage(h: h5py.File) -> None:
+    """Copy sweep 0's series as headstage 1 (electrode_1): one sweep number, two electrodes."""
+    h.copy("general/intracellular_ephys/electrode_0", "general/intracellular_ephys/electrode_1")
+    for old, new in (
+        ("acquisition/data_00000_AD0", "acquisition/data_00000_AD1"),
+        ("stimulus/presentation/data_00000_DA0", "stimulus/presentation/data_00000_DA1"),
+    ):
+        h.copy(old, new)
+        del h[f"{new}/electrode"]
+        h[f"{new}/electrode"] = h5py.SoftLink("/general/intracellular_ephys/electrode_1")
+
+
+def test_read_sweep_of_two_headstages_needs_the_electrode(tmp_path: Path) -> None:
+    two = _edited_copy(MIES_NWB2, tmp_path, _second_headstage)
+    assert list_sweeps(two) == [0]
+    assert [s.electrode for s in read_nwb(two, ONTOLOGY).sweeps] == ["electrode_0", "electrode_1"]
+    with pytest.raises(InvalidFileError, match="several electrodes; pass one .it has electrode_0, electrode_1"):
+        read_sweep(two, 0, ONTOLOGY)
+    with pytest.raises(InvalidFileError, match="no electrode 'electrode_7'"):
+        read_sweep(two, 0, ONTOLOGY, electrode="electrode_7")
+    sweep = read_sweep(two, 0, ONTOLOGY, electrode="electrode_1")
+    assert sweep.electrode == "electrode_1"
+    np.testing.assert_array_equal(sweep.response, read_sweep(MIES_NWB2, 0, ONTOLOGY).response)
