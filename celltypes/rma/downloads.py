@@ -56,13 +56,14 @@ def _fetch_from_upstream(wkf: WellKnownFile) -> None:
 
 
 def _allen_nwb1(wkf: WellKnownFile, source: Path) -> Path:
+    from celltypes.atlas.bundled import STIMULUS_ONTOLOGY
     from celltypes.science.nwb import LAYOUT_ALLEN_NWB1, read_nwb, write_allen_nwb1
 
     target = filestore.derived_path("nwb1", f"{wkf.id}-{(wkf.sha256 or 'x')[:16]}.nwb")
     if target.is_file():
         return target
     try:
-        recording = read_nwb(source)
+        recording = read_nwb(source, STIMULUS_ONTOLOGY)  # names the stimuli of files that do not store them
         if recording.layout == LAYOUT_ALLEN_NWB1:
             return source
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -284,9 +284,13 @@ def average_fragmentation(m: Morphology) -> float:
 
 @feature("Average parent:daughter radius ratio")
 def average_parent_daughter_ratio(m: Morphology) -> float:
-    """Mean over branch points of (mean radius of the daughter nodes) / (radius of the branch point)."""
+    """Mean over branch points of (mean radius of the daughter nodes) / (radius of the branch point).
+
+    A branch point of radius 0 has no ratio and is left out (Allen's code never divides by it).
+    """
     tree = dendrite_tree(m)
     points = tree.branch_points
+    points = points[tree.radius[points] > 0]
     if not len(points):
         return math.nan
     child = tree.parent >= 0
@@ -352,7 +356,8 @@ def average_diameter(m: Morphology) -> float:
 @feature("Soma surface", "µm²")
 def soma_surface(m: Morphology) -> float:
     """4πr² of the soma node (µm²)."""
-    return 4.0 * math.pi * dendrite_tree(m).soma_radius ** 2
+    radius = dendrite_tree(m).soma_radius
+    return 4.0 * math.pi * radius * radius  # inf, not OverflowError, for an absurd radius (** raises)
 
 
 @feature("Total surface", "µm²")
@@ -416,9 +421,14 @@ def hausdorff_dimension(m: Morphology) -> None:
 
 
 def compute_features(m: Morphology) -> dict[str, FeatureValue]:
-    """Every NeuronReconstruction feature by Allen column name; ``None`` where not measurable."""
+    """Every NeuronReconstruction feature by Allen column name.
+
+    ``None`` where not measurable: no such structure (nan), or a value beyond float range (inf, from absurd
+    radii or coordinates such as a soma radius of 1e200), which no table or JSON document could hold.
+    """
     values: dict[str, FeatureValue] = {}
     for name, fn in FEATURES.items():
-        value = fn(m)
+        with np.errstate(over="ignore", invalid="ignore"):
+            value = fn(m)
         values[name] = finite_or_none(value)
     return values

@@ -180,6 +180,7 @@ class _Frame:
         if width < 1 or height < 1:
             raise ValueError("width and height must be positive")
         self.h_axis, self.v_axis = PLANES[plane]
+        self.width, self.height = width, height
         points = m.xyz[:, (self.h_axis, self.v_axis)]
         low, high = points.min(axis=0), points.max(axis=0)
         span = np.maximum(high - low, 1e-9)
@@ -188,6 +189,12 @@ class _Frame:
 
     def __call__(self, xyz: NDArray[np.float64]) -> NDArray[np.float64]:
         return xyz[..., (self.h_axis, self.v_axis)] * self.scale + self.offset
+
+    def soma_radius(self, m: Morphology, least: float) -> float:
+        """The soma's radius in pixels, at least ``least`` and at most width + height (the soma lies inside the
+        picture, so a larger disc covers it all: an absurd radius such as 1e200 µm draws a filled picture)."""
+        radius = max(float(m.radius[m.soma_index]) * self.scale, least)
+        return min(radius, float(self.width + self.height))
 
 
 def _svg_path(points: NDArray[np.float64], gaps: NDArray[np.bool_]) -> str:
@@ -215,7 +222,7 @@ def render_projection_svg(
             colour = COLOURS.get(node_type, OTHER_COLOUR)
             body.append(f'<path d="{d}" stroke="{colour}" />')
     cx, cy = frame(m.xyz[m.soma_index]).tolist()
-    r = max(float(m.radius[m.soma_index]) * frame.scale, 1.5)
+    r = frame.soma_radius(m, least=1.5)
     body.append(f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="{r:.1f}" fill="{COLOURS[SOMA]}" />')
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
@@ -272,9 +279,10 @@ def render_projection_png(m: Morphology, plane: str = "xy", width: int = 300, he
         if len(index) > 1:
             _raster_lines(canvas, frame(m.xyz[index]), index < 0, _rgb(COLOURS.get(node_type, OTHER_COLOUR)))
     cx, cy = frame(m.xyz[m.soma_index])
-    r = max(float(m.radius[m.soma_index]) * frame.scale, 1.5 * ss)
+    r = frame.soma_radius(m, least=1.5 * ss)
     x0, y0 = max(int(cx - r), 0), max(int(cy - r), 0)
-    yy, xx = np.ogrid[y0 : max(int(cy + r) + 2, y0), x0 : max(int(cx + r) + 2, x0)]
+    x1, y1 = min(int(cx + r) + 2, width * ss), min(int(cy + r) + 2, height * ss)
+    yy, xx = np.ogrid[y0 : max(y1, y0), x0 : max(x1, x0)]
     disc = (xx - cx) ** 2 + (yy - cy) ** 2 <= r * r
     canvas[y0 : y0 + disc.shape[0], x0 : x0 + disc.shape[1]][disc] = _rgb(COLOURS[SOMA])
     total = np.zeros((height, width, 3), dtype=np.uint16)

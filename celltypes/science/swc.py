@@ -2,7 +2,8 @@
 
 An SWC line is ``id type x y z radius parent_id`` (parent ``-1`` for a root). Allen's files are space
 separated with ``#`` comments; the reader also takes tabs, runs of spaces, CRLF, blank lines, trailing
-``#`` comments and scientific notation. Broken input raises :class:`InvalidFileError` naming the line.
+``#`` comments and scientific notation. Ids, types and parents must be whole numbers within ±2^53, radii
+zero or more. Broken input raises :class:`InvalidFileError` naming the line.
 """
 
 from __future__ import annotations
@@ -37,6 +38,10 @@ MARKER_NAMES = {CUT_DENDRITE: "cut dendrite", NO_RECONSTRUCTION: "no reconstruct
 MARKER_VOXEL_OFFSET = (0.1144, 0.1144, 0.28)
 
 _SWC_COLUMNS = 7
+_WHOLE_COLUMNS = [0, 1, 6]  # id, type, parent
+# Values are parsed as float64, which holds every integer below 2^53 exactly and no more: a larger id or
+# parent would be rounded to another node's id, or overflow int64 into a negative number (a false root).
+_EXACT_INTEGER_LIMIT = 2.0**53
 _MARKER_COLUMNS = ("x", "y", "z", "radius", "shape", "name", "comment", "color_r", "color_g", "color_b")
 
 PathOrText = str | os.PathLike[str]
@@ -168,14 +173,22 @@ def _swc_table(path: str, numbers: list[int], rows: list[str]) -> NDArray[np.flo
                 except ValueError:
                     raise InvalidFileError(path, f"not a number: {value!r}", f"line {number}") from None
         raise
-    bad = ~np.isfinite(table).all(axis=1)
-    for column in (0, 1, 6):
-        bad |= table[:, column] != np.round(table[:, column])
-    if bad.any():
-        row = int(np.argmax(bad))
-        raise InvalidFileError(
-            path, "id, type and parent must be whole numbers, coordinates finite", f"line {numbers[row]}"
-        )
+    checks = (
+        (~np.isfinite(table).all(axis=1), "id, type and parent must be whole numbers, coordinates finite"),
+        (
+            (table[:, _WHOLE_COLUMNS] != np.round(table[:, _WHOLE_COLUMNS])).any(axis=1),
+            "id, type and parent must be whole numbers, coordinates finite",
+        ),
+        (
+            (np.abs(table[:, _WHOLE_COLUMNS]) >= _EXACT_INTEGER_LIMIT).any(axis=1),
+            "id, type and parent must lie within ±2^53 (a larger number cannot be read exactly)",
+        ),
+        (table[:, 5] < 0, "negative radius"),
+    )
+    failures = [(int(np.argmax(bad)), message) for bad, message in checks if bad.any()]
+    if failures:
+        row, message = min(failures, key=lambda failure: failure[0])  # the first bad line
+        raise InvalidFileError(path, message, f"line {numbers[row]}")
     return table
 
 

@@ -20,6 +20,7 @@ pytestmark = pytest.mark.compat
 
 REPO = Path(__file__).resolve().parents[2]
 DATA = REPO / "celltypes/atlas/demo_data/ipfx/tests/data"
+ONTOLOGY = REPO / "celltypes/atlas/demo_data/ipfx/ipfx/defaults/stimulus_ontology.json"
 REAL_FILES = [
     DATA / "Sst-IRES-CreAi14-395722.01.01.01.nwb",
     DATA / "valid_v2_MIES-NWBv2-0655f7e4.nwb",
@@ -58,7 +59,7 @@ print(json.dumps(report))
 @pytest.mark.parametrize("source", REAL_FILES, ids=lambda p: p.stem)
 def test_allensdk_reads_converted_file(source: Path, tmp_path: Path, sdk_python: Path) -> None:
     python = sdk_python
-    original = read_nwb(source)
+    original = read_nwb(source, ONTOLOGY)
     converted = write_allen_nwb1(original, tmp_path / f"{source.stem}.nwb")
     script = tmp_path / "read_with_sdk.py"
     script.write_text(SDK_SCRIPT)

@@ -9,6 +9,7 @@ interpreter, imports every module under ``celltypes/science``, and lists what Dj
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -72,3 +73,16 @@ def test_sync_client_and_mapping_import_without_django():
     assert code != CHECK
     result = _run(code)
     assert result["django"] == [], f"celltypes.sync.client/mapping pulled in {result['django'][:5]}"
+
+
+def test_science_names_no_file_of_the_django_apps():
+    """The science core takes its paths as arguments: no module names an app's folder (e.g. atlas/demo_data)."""
+    science = REPO / "celltypes" / "science"
+    pattern = re.compile(r"demo_data|\batlas\b")
+    offenders = {
+        str(path.relative_to(REPO)): match.group(0)
+        for path in sorted(science.rglob("*.py"))
+        if (match := pattern.search(path.read_text(encoding="utf-8")))
+    }
+    assert len(list(science.rglob("*.py"))) > 10
+    assert offenders == {}

@@ -5,15 +5,14 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from celltypes.atlas import choices
+from celltypes.atlas.bundled import STIMULUS_ONTOLOGY_FILE
 from celltypes.atlas.models import EphysResult, EphysSweep, Specimen
 from celltypes.science.nwb import load_stimulus_ontology, summarise_nwb
-
-ONTOLOGY = "ipfx/ipfx/defaults/stimulus_ontology.json"
 
 
 def nwb_specimen_rows(path: Path, demo_dir: Path, local_id: Callable[[str, object], int]) -> Iterator[object]:
     """Model rows for one NWB file, plus one (file record args, kwargs) tuple for its well-known file."""
-    ontology = load_stimulus_ontology(demo_dir / ONTOLOGY)
+    ontology = load_stimulus_ontology(demo_dir / STIMULUS_ONTOLOGY_FILE)
     summary = summarise_nwb(path, ontology)
     relative = str(path.relative_to(demo_dir))
     specimen_id = local_id("nwb_specimen", relative)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import math
+import warnings
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -427,3 +428,63 @@ def test_features_of_an_unbranched_dendrite():
     assert (values["number_tips"], values["number_branches"], values["max_branch_order"]) == (1, 1, 0)
     assert values["average_contraction"] is None
     assert values["max_path_distance"] == 4.0
+
+
+def test_a_zero_radius_branch_point_is_left_out_of_the_parent_daughter_ratio():
+    # Node 4 (the basal bifurcation) has radius 0: only the apical trifurcation at node 8 is left.
+    values = compute_features(parse_swc(HAND.replace("4 3 6 18 0 0.8 3", "4 3 6 18 0 0 3")))
+    assert values["average_parent_daughter_ratio"] == pytest.approx(0.4 / 1.2)
+    only_zero = "1 1 0 0 0 2 -1\n2 3 0 1 0 0 1\n3 3 1 2 0 0.5 2\n4 3 -1 2 0 0.5 2\n"
+    assert compute_features(parse_swc(only_zero))["average_parent_daughter_ratio"] is None
+
+
+def _demo_text_with(path: str, edit) -> str:
+    """The demo SWC's text with ``edit(cells)`` applied to the cells of every data line."""
+    lines = []
+    for line in (DEMO / path).read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            line = " ".join(edit(line.split()))
+        lines.append(line)
+    return "\n".join(lines) + "\n"
+
+
+def test_a_zero_radius_branch_point_of_a_demo_swc_gives_a_finite_ratio():
+    demo = DEMO_SWCS[3].path
+    original = read_swc(DEMO / demo)
+    children = np.bincount(original.parent[original.parent >= 0], minlength=len(original))
+    dendrite = np.isin(original.types, (3, 4))
+    points = [int(i) for i in np.flatnonzero(dendrite & (children >= 2))]
+    zeroed = int(original.ids[points[0]])
+    text = _demo_text_with(demo, lambda c: [*c[:5], "0", c[6]] if int(c[0]) == zeroed else c)
+    ratios = [
+        np.mean(original.radius[(original.parent == p)]) / original.radius[p]
+        for p in points[1:]
+        if np.all(dendrite[original.parent == p])
+    ]
+    assert len(ratios) == len(points) - 1  # no axon grows from a dendrite branch point in this file
+    value = compute_features(parse_swc(text))["average_parent_daughter_ratio"]
+    assert value == pytest.approx(np.mean(ratios), rel=1e-12)
+
+
+def test_a_soma_radius_of_1e200_leaves_only_the_soma_surface_unmeasured():
+    demo = DEMO_SWCS[3].path
+    text = _demo_text_with(demo, lambda c: [*c[:5], "1e200", c[6]] if c[1] == "1" else c)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no overflow warning escapes either
+        values = compute_features(parse_swc(text))
+    expected = features_of(demo)
+    assert values["soma_surface"] is None
+    assert {k: v for k, v in values.items() if k != "soma_surface"} == {
+        k: v for k, v in expected.items() if k != "soma_surface"
+    }
+
+
+def test_dendrite_radii_of_1e200_give_none_for_what_overflows():
+    text = "1 1 0 0 0 2 -1\n2 3 0 1 0 1e200 1\n3 3 0 4 0 1e200 2\n"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        values = compute_features(parse_swc(text))
+    assert values["total_volume"] is None
+    assert values["total_surface"] == pytest.approx(math.pi * 2e200 * 3)
+    assert values["average_diameter"] == pytest.approx(2e200)
+    assert values["total_length"] == 3.0

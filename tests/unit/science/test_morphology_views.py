@@ -198,3 +198,18 @@ def test_projection_rejects_an_unknown_plane(bundle):
         render_projection_svg(bundle[0], plane="xw")
     with pytest.raises(ValueError, match="plane"):
         render_projection_png(bundle[0], plane="q")
+
+
+@pytest.mark.parametrize("soma_radius", ["1e200", "1e6"])
+def test_a_soma_larger_than_the_picture_fills_it(soma_radius):
+    # Drawing used to build a (2r)² grid: a ValueError at 1e200 µm, a memory bomb at 1e6 µm.
+    text = (BUNDLE / "reconstruction.swc").read_text()
+    lines = text.splitlines()
+    first = next(i for i, line in enumerate(lines) if line.split() and line.split()[1] == "1")
+    cells = lines[first].split()
+    lines[first] = " ".join([*cells[:5], soma_radius, cells[6]])
+    m = parse_swc("\n".join(lines))
+    pixels = _decode_png(render_projection_png(m, "xy", 60, 50))
+    assert pixels.shape == (50, 60, 3) and pixels.max() < 40  # all soma (black)
+    circle = ET.fromstring(render_projection_svg(m, "xy", 60, 50)).find(f"{SVG}g/{SVG}circle")
+    assert float(circle.get("r")) <= 2 * (60 + 50)

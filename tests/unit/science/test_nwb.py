@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import stat
@@ -11,11 +12,9 @@ import h5py
 import numpy as np
 import pytest
 
-from celltypes.science import nwb
 from celltypes.science.errors import InvalidFileError
 from celltypes.science.nwb import (
     AMPS,
-    DEFAULT_ONTOLOGY_PATH,
     LAYOUT_ALLEN_NWB1,
     LAYOUT_MIES_NWB1,
     LAYOUT_NWB2,
@@ -25,14 +24,19 @@ from celltypes.science.nwb import (
     Sweep,
     SweepInfo,
     analyse_stimulus,
+    list_sweeps,
     load_stimulus_ontology,
     read_nwb,
+    read_sweep,
+    records,
     stimulus_code,
     summarise_nwb,
     write_allen_nwb1,
 )
 
-DATA = Path(__file__).resolve().parents[3] / "celltypes/atlas/demo_data/ipfx/tests/data"
+DEMO = Path(__file__).resolve().parents[3] / "celltypes/atlas/demo_data"
+DATA = DEMO / "ipfx/tests/data"
+ONTOLOGY = DEMO / "ipfx/ipfx/defaults/stimulus_ontology.json"
 MIES_NWB1 = DATA / "Sst-IRES-CreAi14-395722.01.01.01.nwb"
 MIES_NWB2 = DATA / "valid_v2_MIES-NWBv2-0655f7e4.nwb"
 REAL_FILES = [MIES_NWB1, MIES_NWB2]
@@ -40,7 +44,7 @@ REAL_FILES = [MIES_NWB1, MIES_NWB2]
 
 @pytest.fixture(scope="module")
 def ontology() -> StimulusOntology:
-    return load_stimulus_ontology(DEFAULT_ONTOLOGY_PATH)
+    return load_stimulus_ontology(ONTOLOGY)
 
 
 def _copy(src: Path, tmp_path: Path) -> Path:
@@ -169,17 +173,18 @@ def test_ontology_argument_forms(tmp_path: Path) -> None:
     custom.write_text('[[["code", "StimulusSetA"], ["name", "Long Square"]]]')
     assert read_nwb(MIES_NWB2, custom).sweeps[0].stimulus_name == "Long Square"
     assert read_nwb(MIES_NWB2, str(custom)).sweeps[0].stimulus_name == "Long Square"
-    assert read_nwb(MIES_NWB1).sweeps[0].stimulus_name == "Test"  # default: the demo copy of ipfx's ontology
+    assert read_nwb(MIES_NWB1, ONTOLOGY).sweeps[0].stimulus_name == "Test"
+    assert read_nwb(MIES_NWB1, None).sweeps[0].stimulus_name == "Unknown"  # no ontology: no names
     # a code absent from the given ontology is "Unknown", like ipfx
     assert read_nwb(MIES_NWB1, custom).sweeps[0].stimulus_name == "Unknown"
 
 
 def test_responses_are_read_lazily() -> None:
-    rec = read_nwb(MIES_NWB2)
+    rec = read_nwb(MIES_NWB2, ONTOLOGY)
     assert not rec.sweeps[0].data_loaded
     assert len(rec.sweeps[0].response) == 188001
     assert rec.sweeps[0].data_loaded
-    assert read_nwb(MIES_NWB2, lazy=False).sweeps[0].data_loaded
+    assert read_nwb(MIES_NWB2, ONTOLOGY, lazy=False).sweeps[0].data_loaded
     with pytest.raises(ValueError):
         rec.sweeps[0].response[0] = 1.0  # cached traces are read-only
 
@@ -187,14 +192,14 @@ def test_responses_are_read_lazily() -> None:
 @pytest.mark.parametrize("path", REAL_FILES, ids=lambda p: p.stem)
 def test_summarise_reads_no_response_samples(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     read: list[str] = []
-    original = nwb._SeriesRef.read
+    original = records.SeriesRef.read
 
-    def spy(self: nwb._SeriesRef, handle: h5py.File | None = None) -> np.ndarray:
+    def spy(self: records.SeriesRef, handle: h5py.File | None = None) -> np.ndarray:
         read.append(self.dataset)
         return original(self, handle)
 
-    monkeypatch.setattr(nwb._SeriesRef, "read", spy)
-    summarise_nwb(path)
+    monkeypatch.setattr(records.SeriesRef, "read", spy)
+    summarise_nwb(path, ONTOLOGY)
     assert read and all(name.startswith("/stimulus/") for name in read)
 
 
@@ -215,7 +220,7 @@ def test_summarise_matches_read(path: Path, ontology: StimulusOntology) -> None:
 
 def test_missing_file_is_file_not_found(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError):
-        read_nwb(tmp_path / "nope.nwb")
+        read_nwb(tmp_path / "nope.nwb", ONTOLOGY)
 
 
 @pytest.mark.parametrize("path", REAL_FILES, ids=lambda p: p.stem)
@@ -225,7 +230,7 @@ def test_truncated_copy_is_invalid(path: Path, tmp_path: Path) -> None:
         bad = tmp_path / f"cut-{fraction}.nwb"
         bad.write_bytes(data[: int(len(data) * fraction)])
         with pytest.raises(InvalidFileError) as info:
-            read_nwb(bad, lazy=False)
+            read_nwb(bad, ONTOLOGY, lazy=False)
         assert info.value.where == "/"
         assert "truncated" in info.value.message
         assert info.value.path == str(bad)
@@ -235,12 +240,12 @@ def test_random_bytes_are_invalid(tmp_path: Path) -> None:
     bad = tmp_path / "noise.nwb"
     bad.write_bytes(np.random.default_rng(0).bytes(4096))
     with pytest.raises(InvalidFileError) as info:
-        read_nwb(bad)
+        read_nwb(bad, ONTOLOGY)
     assert "HDF5" in info.value.message
     empty = tmp_path / "empty.nwb"
     empty.write_bytes(b"")
     with pytest.raises(InvalidFileError):
-        summarise_nwb(empty)
+        summarise_nwb(empty, ONTOLOGY)
 
 
 def test_hdf5_without_nwb_content(tmp_path: Path) -> None:
@@ -248,14 +253,14 @@ def test_hdf5_without_nwb_content(tmp_path: Path) -> None:
     with h5py.File(plain, "w") as h:
         h.create_dataset("x", data=[1, 2, 3])
     with pytest.raises(InvalidFileError) as info:
-        read_nwb(plain)
+        read_nwb(plain, ONTOLOGY)
     assert info.value.where == "/nwb_version"
 
     nwb1 = tmp_path / "empty1.nwb"
     with h5py.File(nwb1, "w") as h:
         h.create_dataset("nwb_version", data="NWB-1.0.5")
     with pytest.raises(InvalidFileError) as info:
-        read_nwb(nwb1)
+        read_nwb(nwb1, ONTOLOGY)
     assert info.value.where == "/acquisition/timeseries"
 
     nwb2 = tmp_path / "empty2.nwb"
@@ -263,7 +268,7 @@ def test_hdf5_without_nwb_content(tmp_path: Path) -> None:
         h.attrs["nwb_version"] = "2.2.0"
         h.create_group("acquisition")
     with pytest.raises(InvalidFileError) as info:
-        read_nwb(nwb2)
+        read_nwb(nwb2, ONTOLOGY)
     assert info.value.where == "/acquisition"
 
 
@@ -294,7 +299,7 @@ def test_missing_dataset_is_named(source: Path, delete: str, where: str, tmp_pat
     with h5py.File(bad, "r+") as h:
         del h[delete]
     with pytest.raises(InvalidFileError) as info:
-        read_nwb(bad)
+        read_nwb(bad, ONTOLOGY)
     assert info.value.where == where
     assert where in str(info.value)
 
@@ -304,14 +309,121 @@ def test_missing_rate_attribute_is_named(tmp_path: Path) -> None:
     with h5py.File(bad, "r+") as h:
         del h["acquisition/timeseries/data_00000_AD0/starting_time"].attrs["rate"]
     with pytest.raises(InvalidFileError) as info:
-        read_nwb(bad)
+        read_nwb(bad, ONTOLOGY)
     assert info.value.where == "/acquisition/timeseries/data_00000_AD0/starting_time"
     assert "rate" in info.value.message
 
 
+MIES1_RESPONSE = "/acquisition/timeseries/data_00000_AD0/data"
+MIES1_STIMULUS = "/stimulus/presentation/data_00000_DA0/data"
+
+
+def _edited_copy(source: Path, tmp_path: Path, edit) -> Path:
+    """A copy of a real file with ``edit(h5py.File)`` applied."""
+    copy = _copy(source, tmp_path)
+    with h5py.File(copy, "r+") as h:
+        edit(h)
+    return copy
+
+
+@pytest.mark.parametrize("dataset", [MIES1_RESPONSE, MIES1_STIMULUS])
+def test_an_nwb1_series_without_conversion_is_refused(dataset: str, tmp_path: Path) -> None:
+    # MIES stores pA and mV with conversion 1e-12 / 1e-3: read as 1.0, values came out 1e12 (1e3) times too large.
+    bad = _edited_copy(MIES_NWB1, tmp_path, lambda h: h[dataset].attrs.__delitem__("conversion"))
+    with pytest.raises(InvalidFileError) as info:
+        read_nwb(bad, ONTOLOGY)
+    assert info.value.where == dataset
+    assert "missing attribute 'conversion'" in info.value.message
+
+
+@pytest.mark.parametrize("conversion", [0.0, np.nan], ids=["zero", "nan"])
+def test_a_conversion_of_zero_or_nan_is_refused(conversion: float, tmp_path: Path) -> None:
+    bad = _edited_copy(
+        MIES_NWB2, tmp_path, lambda h: h["acquisition/data_00000_AD0/data"].attrs.__setitem__("conversion", conversion)
+    )
+    with pytest.raises(InvalidFileError) as info:
+        read_nwb(bad, ONTOLOGY)
+    assert info.value.where == "/acquisition/data_00000_AD0/data"
+    assert "bad conversion" in info.value.message
+
+
+def test_an_allen_nwb1_series_without_conversion_is_refused(tmp_path: Path) -> None:
+    out = write_allen_nwb1(_synthetic_recording([1, 2]), tmp_path / "allen.nwb")
+    with h5py.File(out, "r+") as h:
+        del h["acquisition/timeseries/Sweep_2/data"].attrs["conversion"]
+    assert list_sweeps(out) == [1, 2]
+    assert read_sweep(out, 1, None).stimulus_absolute_amplitude == 10.0
+    with pytest.raises(InvalidFileError) as info:
+        read_sweep(out, 2, None)
+    assert info.value.where == "/acquisition/timeseries/Sweep_2/data"
+
+
+def _shorten_stimulus(h: h5py.File) -> None:
+    old = h[MIES1_STIMULUS]
+    values, attrs = old[:60000], dict(old.attrs)
+    del h[MIES1_STIMULUS]
+    new = h.create_dataset(MIES1_STIMULUS, data=values)
+    new.attrs.update(attrs)
+
+
+def test_a_stimulus_shorter_than_its_response_is_refused(tmp_path: Path) -> None:
+    bad = _edited_copy(MIES_NWB1, tmp_path, _shorten_stimulus)
+    with pytest.raises(InvalidFileError) as info:
+        summarise_nwb(bad, ONTOLOGY)
+    assert info.value.where == MIES1_STIMULUS
+    assert "the stimulus (60000 samples) is shorter than its response" in info.value.message
+    assert "(66000 samples)" in info.value.message
+
+
+def test_a_stimulus_sampled_at_another_rate_is_refused(tmp_path: Path) -> None:
+    group = "/stimulus/presentation/data_00000_DA0/starting_time"
+    bad = _edited_copy(MIES_NWB1, tmp_path, lambda h: h[group].attrs.__setitem__("rate", 100000.0))
+    with pytest.raises(InvalidFileError) as info:
+        read_nwb(bad, ONTOLOGY)
+    assert info.value.where == group
+    assert "100000 Hz" in info.value.message and "200000 Hz" in info.value.message
+
+
+def _set_samples(dataset: str, index: slice | int, value: float):
+    def edit(h: h5py.File) -> None:
+        h[dataset][index] = value
+
+    return edit
+
+
+def test_a_nan_in_the_stimulus_is_refused(tmp_path: Path) -> None:
+    bad = _edited_copy(MIES_NWB1, tmp_path, _set_samples(MIES1_STIMULUS, 30000, np.nan))
+    with pytest.raises(InvalidFileError) as info:
+        summarise_nwb(bad, ONTOLOGY)  # the stimulus amplitude used to come out NaN
+    assert info.value.where == MIES1_STIMULUS
+    assert "1 samples are NaN or infinite, the first at sample 30000" in info.value.message
+
+
+@pytest.mark.parametrize("value", [np.nan, np.inf], ids=["nan", "inf"])
+def test_a_non_finite_sample_inside_the_response_is_refused(value: float, tmp_path: Path) -> None:
+    bad = _edited_copy(MIES_NWB1, tmp_path, _set_samples(MIES1_RESPONSE, slice(100, 103), value))
+    sweep = read_nwb(bad, ONTOLOGY).sweep(0)  # metadata reads no response samples
+    with pytest.raises(InvalidFileError) as info:
+        _ = sweep.response
+    assert info.value.where == MIES1_RESPONSE
+    assert "3 samples are NaN or infinite before the recording's end, the first at sample 100" in str(info.value)
+    with pytest.raises(InvalidFileError):
+        read_sweep(bad, 0, ONTOLOGY)
+
+
+def test_a_response_ending_in_nan_is_a_recording_stopped_early(tmp_path: Path) -> None:
+    bad = _edited_copy(MIES_NWB1, tmp_path, _set_samples(MIES1_RESPONSE, slice(50000, None), np.nan))
+    sweep = read_sweep(bad, 0, ONTOLOGY)
+    assert sweep.num_samples == 66000
+    assert sweep.recorded_samples == 50000
+    original = read_sweep(MIES_NWB1, 0, ONTOLOGY)
+    np.testing.assert_array_equal(sweep.response[:50000], original.response[:50000])
+    assert np.isnan(sweep.response[50000:]).all()
+
+
 def test_lazy_read_of_a_damaged_file_names_the_dataset(tmp_path: Path) -> None:
     path = _copy(MIES_NWB1, tmp_path)
-    rec = read_nwb(path)
+    rec = read_nwb(path, ONTOLOGY)
     path.write_bytes(b"\0" * 100)  # replaced after the metadata was read
     with pytest.raises(InvalidFileError) as info:
         _ = rec.sweeps[0].response
@@ -319,14 +431,14 @@ def test_lazy_read_of_a_damaged_file_names_the_dataset(tmp_path: Path) -> None:
 
 
 def test_corrupt_compressed_chunk_names_the_dataset(tmp_path: Path) -> None:
-    converted = write_allen_nwb1(read_nwb(MIES_NWB1), tmp_path / "allen.nwb")
+    converted = write_allen_nwb1(read_nwb(MIES_NWB1, ONTOLOGY), tmp_path / "allen.nwb")
     with h5py.File(converted, "r") as h:
         chunk = h["acquisition/timeseries/Sweep_0/data"].id.get_chunk_info(0)
     raw = bytearray(converted.read_bytes())
     raw[chunk.byte_offset + 8 : chunk.byte_offset + 64] = b"\xff" * 56
     converted.write_bytes(bytes(raw))
     with pytest.raises(InvalidFileError) as info:
-        read_nwb(converted, lazy=False)
+        read_nwb(converted, ONTOLOGY, lazy=False)
     assert info.value.where == "/acquisition/timeseries/Sweep_0/data"
 
 
@@ -365,7 +477,7 @@ def _umask() -> int:
 
 
 def test_allen_layout_structure(tmp_path: Path) -> None:
-    out = write_allen_nwb1(read_nwb(MIES_NWB1), tmp_path / "allen.nwb")
+    out = write_allen_nwb1(read_nwb(MIES_NWB1, ONTOLOGY), tmp_path / "allen.nwb")
     with h5py.File(out, "r") as h:
         assert h["nwb_version"][()] == b"NWB-1.0.5"
         assert h["general/aibs_specimen_name"][()] == b"Sst-IRES-CreAi14-395722.01.01.01"
@@ -425,7 +537,7 @@ def _current_clamp_recording() -> NwbRecording:
 def test_current_clamp_sweep_round_trip(tmp_path: Path) -> None:
     rec = _current_clamp_recording()
     out = write_allen_nwb1(rec, tmp_path / "cc.nwb", dtype=np.float32)
-    back = read_nwb(out)
+    back = read_nwb(out, ONTOLOGY)
     sweep = back.sweep(19)
     assert sweep.clamp_mode == "CurrentClamp"
     assert (sweep.stimulus_units, sweep.response_units) == (AMPS, VOLTS)
@@ -447,7 +559,7 @@ def test_write_is_atomic(tmp_path: Path) -> None:
     out = tmp_path / "target.nwb"
     out.write_bytes(b"previous")
     (tmp_path / "src").mkdir()
-    rec = read_nwb(_copy(MIES_NWB1, tmp_path / "src"))
+    rec = read_nwb(_copy(MIES_NWB1, tmp_path / "src"), ONTOLOGY)
     Path(rec.path).write_bytes(b"\0" * 100)  # the lazy response can no longer be read
     with pytest.raises(InvalidFileError):
         write_allen_nwb1(rec, out)
@@ -456,7 +568,7 @@ def test_write_is_atomic(tmp_path: Path) -> None:
 
 
 def test_duplicate_sweep_numbers_are_refused(tmp_path: Path) -> None:
-    rec = read_nwb(MIES_NWB1)
+    rec = read_nwb(MIES_NWB1, ONTOLOGY)
     rec.sweeps = rec.sweeps * 2
     with pytest.raises(ValueError):
         write_allen_nwb1(rec, tmp_path / "dup.nwb")
@@ -483,3 +595,136 @@ def test_analyse_stimulus_long_square_and_no_stimulus() -> None:
     blank = analyse_stimulus(only_pulse, rate, VOLTS, test_pulse=True)
     assert (blank.amplitude, blank.start_time, blank.duration) == (0.0, None, None)
     assert analyse_stimulus(only_pulse, rate, VOLTS, test_pulse=False).amplitude == 10.0
+
+
+# --------------------------------------------------------------------------------------------------
+# One sweep at a time
+
+
+def _synthetic_recording(numbers: list[int], rate: float = 20000.0) -> NwbRecording:
+    """Synthetic current-clamp sweeps, 0.5 s each: sweep n steps to n × 10 pA from 0.1 s to 0.3 s."""
+    sweeps = []
+    for number in numbers:
+        stim = np.zeros(int(0.5 * rate))
+        stim[int(0.1 * rate) : int(0.3 * rate)] = number * 10e-12
+        sweeps.append(
+            Sweep.from_arrays(
+                stim,
+                -0.07 + stim * 1e8,
+                sweep_number=number,
+                stimulus_name="Long Square",
+                stimulus_code="C1LSCOARSE141203",
+                stimulus_description=f"C1LSCOARSE141203[{number}]",
+                stimulus_units=AMPS,
+                response_units=VOLTS,
+                clamp_mode="CurrentClamp",
+                sampling_rate=rate,
+                stimulus_absolute_amplitude=number * 10.0,
+            )
+        )
+    return NwbRecording(
+        path="synthetic.nwb", layout="memory", nwb_version="-", name="synthetic", name_source="-", sweeps=sweeps
+    )
+
+
+@pytest.mark.parametrize("path", REAL_FILES, ids=lambda p: p.stem)
+def test_list_sweeps_of_the_real_files(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(records.SeriesRef, "read", None)  # reads no samples at all
+    assert list_sweeps(path) == [0]
+
+
+@pytest.mark.parametrize("path", REAL_FILES, ids=lambda p: p.stem)
+def test_read_sweep_equals_the_sweep_of_read_nwb(path: Path, tmp_path: Path, ontology: StimulusOntology) -> None:
+    whole = read_nwb(path, ontology).sweep(0)
+    copy = _copy(path, tmp_path)
+    sweep = read_sweep(copy, 0, ontology)
+    copy.unlink()  # the sweep holds its data: the file is closed and no longer needed
+    assert sweep.info() == whole.info()
+    assert sweep.data_loaded
+    np.testing.assert_array_equal(sweep.stimulus, whole.stimulus)
+    np.testing.assert_array_equal(sweep.response, whole.response)
+    assert not sweep.response.flags.writeable
+    assert sweep.recorded_samples == sweep.num_samples
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        sweep.sampling_rate = 1.0  # type: ignore[misc]
+
+
+def test_read_sweep_of_the_allen_layout_reads_only_that_sweep(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    out = write_allen_nwb1(_synthetic_recording([3, 4, 5]), tmp_path / "three.nwb")
+    assert list_sweeps(out) == [3, 4, 5]
+    read: list[str] = []
+    original = records.SeriesRef.read
+
+    def spy(self: records.SeriesRef, handle: h5py.File | None = None) -> np.ndarray:
+        read.append(self.dataset)
+        return original(self, handle)
+
+    monkeypatch.setattr(records.SeriesRef, "read", spy)
+    sweep = read_sweep(out, 4, None)
+    assert sorted(read) == ["/acquisition/timeseries/Sweep_4/data", "/stimulus/presentation/Sweep_4/data"]
+    assert (sweep.sweep_number, sweep.stimulus_name, sweep.clamp_mode) == (4, "Long Square", "CurrentClamp")
+    assert (sweep.stimulus_units, sweep.response_units, sweep.sampling_rate) == (AMPS, VOLTS, 20000.0)
+    assert sweep.stimulus_absolute_amplitude == 40.0
+    assert sweep.stimulus_start_time == pytest.approx(0.1)
+    assert sweep.stimulus.max() == pytest.approx(40e-12)
+    assert sweep.response.max() == pytest.approx(-0.066)
+
+
+def test_read_sweep_of_a_missing_sweep_names_the_sweeps_there_are(tmp_path: Path) -> None:
+    out = write_allen_nwb1(_synthetic_recording([0, 1, 2, 7]), tmp_path / "four.nwb")
+    with pytest.raises(InvalidFileError) as info:
+        read_sweep(out, 5, None)
+    assert info.value.path == str(out)
+    assert "no sweep 5 (the file has sweeps 0-2, 7)" in info.value.message
+    with pytest.raises(InvalidFileError, match="no sweep 1 "):
+        read_sweep(MIES_NWB2, 1, None)
+
+
+def test_read_sweep_and_list_sweeps_of_broken_files(tmp_path: Path) -> None:
+    cut = tmp_path / "cut.nwb"
+    cut.write_bytes(MIES_NWB1.read_bytes()[:100_000])
+    for call in (lambda: list_sweeps(cut), lambda: read_sweep(cut, 0, None)):
+        with pytest.raises(InvalidFileError) as info:
+            call()
+        assert info.value.where == "/"
+    with pytest.raises(FileNotFoundError):
+        read_sweep(tmp_path / "absent.nwb", 0, None)
+    bad = _copy(MIES_NWB2, tmp_path)
+    with h5py.File(bad, "r+") as h:
+        del h["acquisition/data_00000_AD0/data"]
+    with pytest.raises(InvalidFileError) as info:
+        read_sweep(bad, 0, None)
+    assert info.value.where == "/acquisition/data_00000_AD0/data"
+
+
+def test_the_ontology_is_always_passed_in() -> None:
+    for call in (read_nwb, summarise_nwb):
+        with pytest.raises(TypeError):
+            call(MIES_NWB1)  # type: ignore[call-arg]
+    with pytest.raises(TypeError):
+        read_sweep(MIES_NWB1, 0)  # type: ignore[call-arg]
+
+
+def _second_headstage(h: h5py.File) -> None:
+    """Copy sweep 0's series as headstage 1 (electrode_1): one sweep number, two electrodes."""
+    h.copy("general/intracellular_ephys/electrode_0", "general/intracellular_ephys/electrode_1")
+    for old, new in (
+        ("acquisition/data_00000_AD0", "acquisition/data_00000_AD1"),
+        ("stimulus/presentation/data_00000_DA0", "stimulus/presentation/data_00000_DA1"),
+    ):
+        h.copy(old, new)
+        del h[f"{new}/electrode"]
+        h[f"{new}/electrode"] = h5py.SoftLink("/general/intracellular_ephys/electrode_1")
+
+
+def test_read_sweep_of_two_headstages_needs_the_electrode(tmp_path: Path) -> None:
+    two = _edited_copy(MIES_NWB2, tmp_path, _second_headstage)
+    assert list_sweeps(two) == [0]
+    assert [s.electrode for s in read_nwb(two, ONTOLOGY).sweeps] == ["electrode_0", "electrode_1"]
+    with pytest.raises(InvalidFileError, match="several electrodes; pass one .it has electrode_0, electrode_1"):
+        read_sweep(two, 0, ONTOLOGY)
+    with pytest.raises(InvalidFileError, match="no electrode 'electrode_7'"):
+        read_sweep(two, 0, ONTOLOGY, electrode="electrode_7")
+    sweep = read_sweep(two, 0, ONTOLOGY, electrode="electrode_1")
+    assert sweep.electrode == "electrode_1"
+    np.testing.assert_array_equal(sweep.response, read_sweep(MIES_NWB2, 0, ONTOLOGY).response)

@@ -195,6 +195,11 @@ MALFORMED = {
     "self_parent": ("1 1 0 0 0 5 -1\n2 3 1 0 0 1 2\n", "line 2", "cycle"),
     "no_soma": ("# no soma here\n1 3 0 0 0 5 -1\n2 3 1 0 0 1 1\n", None, "no soma node"),
     "empty": ("# only a comment\n\n", None, "no SWC nodes"),
+    "negative_radius": ("1 1 0 0 0 5 -1\n2 3 1 0 0 1 1\n3 3 2 0 0 -0.5 2\n", "line 3", "negative radius"),
+    "huge_parent": ("1 1 0 0 0 5 -1\n2 3 1 0 0 1 1\n3 3 2 0 0 1 1e20\n", "line 3", "2^53"),
+    "huge_id": ("1 1 0 0 0 5 -1\n1e20 3 1 0 0 1 1\n", "line 2", "2^53"),
+    "id_just_past_2_53": ("1 1 0 0 0 5 -1\n9007199254740993 3 1 0 0 1 1\n", "line 2", "2^53"),
+    "huge_negative_parent": ("1 1 0 0 0 5 -1\n2 3 1 0 0 1 -1e19\n", "line 2", "2^53"),
 }
 
 
@@ -217,6 +222,44 @@ def test_read_swc_names_the_file_and_line_of_a_broken_demo_copy(tmp_path):
     with pytest.raises(InvalidFileError) as raised:
         read_swc(broken)
     assert (raised.value.path, raised.value.where) == (str(broken), "line 100")
+
+
+def _demo_copy_with(tmp_path: Path, line: int, column: int, value: str) -> Path:
+    """A copy of the Sst demo SWC with one cell of one (1-based) line replaced."""
+    lines = SST.read_text().splitlines()
+    cells = lines[line - 1].split()
+    cells[column] = value
+    lines[line - 1] = " ".join(cells)
+    copy = tmp_path / "edited.swc"
+    copy.write_text("\n".join(lines) + "\n")
+    return copy
+
+
+def test_a_parent_of_1e20_is_refused_not_read_as_a_root(tmp_path):
+    # 1e20 used to overflow int64 to a negative number: the node became a second root and the features changed.
+    broken = _demo_copy_with(tmp_path, 100, 6, "1e20")
+    with pytest.raises(InvalidFileError) as raised:
+        read_swc(broken)
+    assert (raised.value.path, raised.value.where) == (str(broken), "line 100")
+    assert "2^53" in raised.value.message
+
+
+def test_a_negative_radius_in_a_demo_copy_is_refused(tmp_path):
+    broken = _demo_copy_with(tmp_path, 100, 5, "-0.25")
+    with pytest.raises(InvalidFileError) as raised:
+        read_swc(broken)
+    assert (raised.value.path, raised.value.where) == (str(broken), "line 100")
+
+
+def test_zero_radius_is_read():
+    assert parse_swc("1 1 0 0 0 5 -1\n2 3 1 0 0 0 1\n").radius.tolist() == [5.0, 0.0]
+
+
+def test_ids_just_below_2_53_are_kept_exactly():
+    big = 2**53 - 1
+    m = parse_swc(f"{big} 1 0 0 0 5 -1\n2 3 1 0 0 1 {big}\n")
+    assert m.ids.tolist() == [big, 2]
+    assert m.parent.tolist() == [-1, 0]
 
 
 def test_read_swc_missing_file_raises_invalid_file_error(tmp_path):
