@@ -14,7 +14,6 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from celltypes.atlas import choices, filestore
-from celltypes.atlas.demo_loader import LOCAL_ID_BASE
 from celltypes.atlas.models import (
     EphysResult,
     EphysSweep,
@@ -25,7 +24,8 @@ from celltypes.atlas.models import (
     WellKnownFile,
     WellKnownFileType,
 )
-from celltypes.atlas.services import atlas_version_bump
+from celltypes.atlas.services.loading import LOCAL_ID_BASE
+from celltypes.atlas.services.versions import atlas_version_bump
 from celltypes.sync.client import UpstreamClient, UpstreamError
 from celltypes.sync.mapping import FileRecord, MappingError, ModelRecordSet, model_record_set, neuronal_model_query
 
