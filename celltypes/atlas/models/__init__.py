@@ -1,7 +1,7 @@
 from .cell_detail import ApiCellTypesSpecimenDetail
 from .ephys import EphysFeature, EphysResult, EphysSweep
 from .files import WellKnownFile, WellKnownFileType
-from .morphology import ComputedMorphology, NeuronReconstruction
+from .morphology import ComputedMorphology, CurrentNeuronReconstruction, NeuronReconstruction
 from .neuronal_models import NeuronalModel, NeuronalModelRun, NeuronalModelTemplate
 from .specimens import (
     AtlasVersion,
@@ -22,6 +22,7 @@ __all__ = [
     "CellReporter",
     "CellSomaLocation",
     "ComputedMorphology",
+    "CurrentNeuronReconstruction",
     "Donor",
     "EphysFeature",
     "EphysResult",
