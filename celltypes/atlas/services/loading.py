@@ -308,18 +308,12 @@ class DemoLoader:
         for row in read_table(path, required=["id", "specimen_id"], aliases=aliases):
             specimen_id = row.require(row.integer("specimen_id"), "specimen_id")
             if not self.rows.get(Specimen, specimen_id):
-                raise TableError(f"{row.where('specimen_id')}: specimen {specimen_id} is not in the cell table")
-            values = {}
-            for name in EPHYS_FEATURE_COLUMNS:
-                model_field = EphysFeature._meta.get_field(name)
-                if name not in row.values:
-                    values[name] = None
-                elif isinstance(model_field, dj.BooleanField):
-                    values[name] = row.boolean(name)
-                elif isinstance(model_field, dj.FloatField):
-                    values[name] = row.number(name)
-                else:
-                    values[name] = row.integer(name)
+                self.warnings.append(
+                    f"{row.where('specimen_id')}: EphysFeature {row.text('id')} of specimen {specimen_id}, which is "
+                    "not in the cell table; skipped"
+                )
+                continue
+            values = {name: _typed(row, name, EphysFeature) for name in EPHYS_FEATURE_COLUMNS}
             self.rows.put(EphysFeature(id=row.require(row.integer("id"), "id"), specimen_id=specimen_id, **values))
 
     def _morphology_tables(self) -> None:

@@ -9,7 +9,7 @@ from django.apps import apps
 from django.core.management import CommandError, call_command
 
 from celltypes.atlas.models import ApiCellTypesSpecimenDetail, NeuronReconstruction, Specimen
-from celltypes.atlas.services.loading import DEMO_DIR, SPECIMEN_TABLE, demo_load
+from celltypes.atlas.services.loading import DEMO_DIR, EPHYS_FEATURE_TABLE, SPECIMEN_TABLE, demo_load
 from celltypes.atlas.tables import TableError
 
 pytestmark = pytest.mark.django_db
@@ -144,4 +144,19 @@ def test_rows_that_cannot_be_used_are_reported(demo_copy: Path):
     assert (
         "all_features.csv, line 574, column 'id': reconstruction 570682715 of specimen 555341581, which the cell "
         "table lists without a reconstruction; skipped" in report.warnings
+    )
+
+
+def test_a_cell_table_without_a_cell_loads_and_names_its_skipped_ephys_features(demo_copy: Path):
+    # An older or partial cell table: specimen 313862022's row is gone, its EphysFeature row 473465352 is not.
+    def drop(rows):
+        index = rows[0].index("specimen__id")
+        return [row for row in rows if row[index] != "313862022"]
+
+    _rewrite(demo_copy / SPECIMEN_TABLE, drop)
+    report, _ = demo_load(demo_dir=demo_copy)
+    line = next(i for i, r in enumerate(csv.reader((demo_copy / EPHYS_FEATURE_TABLE).open())) if "313862022" in r) + 1
+    assert (
+        f"ephys_features.csv, line {line}, column 'specimen_id': EphysFeature 473465352 of specimen 313862022, "
+        "which is not in the cell table; skipped" in report.warnings
     )
