@@ -1,16 +1,13 @@
 """load_demo: the bundled real Allen demo set -> the atlas tables and the file store, in one transaction.
 
-Idempotent (every id is Allen's, or minted deterministically from a stable key, and every write is an upsert)
-and atomic (the caller wraps it in transaction.atomic; any TableError rolls everything back).
-Ids that Allen's records do not give us (tags, lines, reporters, products, markers, soma locations) are minted
-as LOCAL_ID_BASE + crc32(kind:key): always >= 9,000,000,000, far above Allen's ids, and stable across runs.
+Idempotent (every id is Allen's, or minted for a stable key through the registry of minted_ids, and every write
+is an upsert) and atomic (demo_load wraps it in transaction.atomic; any TableError rolls everything back).
 """
 
 import csv
 import json
 import logging
 import time
-import zlib
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,6 +36,7 @@ from celltypes.atlas.models import (
     WellKnownFile,
     WellKnownFileType,
 )
+from celltypes.atlas.services.minted_ids import IdMinter
 from celltypes.atlas.services.versions import atlas_version_bump
 from celltypes.atlas.structures import STRUCTURE_NAMES
 from celltypes.atlas.tables import Row, TableError, read_table
@@ -50,7 +48,6 @@ SPECIMEN_TABLE = "allen19981_Conductance_Parameter/cell_types_specimen_details.c
 EPHYS_FEATURE_TABLE = "BIPN162_Materials/cell_types/ephys_features.csv"
 MORPHOLOGY_TABLE = "davidhbrann_CompClub-sklearn/cell_types/morphology_features.csv"
 ALL_FEATURES_TABLE = "allen19981_Conductance_Parameter/all_features.csv"
-LOCAL_ID_BASE = 9_000_000_000
 
 SPECIES_TO_ORGANISM = {"mus musculus": 2, "homo sapiens": 1}
 PRODUCT_BY_ORGANISM = {2: "Mouse Cell Types", 1: "Human Cell Types"}
@@ -76,10 +73,6 @@ RECONSTRUCTION_COLUMNS = [
 ]
 EPHYS_FEATURE_COLUMNS = [f.name for f in EphysFeature._meta.concrete_fields if f.name not in ("id", "specimen")]
 SWEEP_COLUMNS = [f.name for f in EphysSweep._meta.concrete_fields if f.name not in ("id", "specimen", "sampling_rate")]
-
-
-def local_id(kind: str, key: object) -> int:
-    return LOCAL_ID_BASE + zlib.crc32(f"{kind}:{key}".encode())
 
 
 @dataclass
@@ -108,6 +101,7 @@ class DemoLoader:
     def __init__(self, demo_dir: Path = DEMO_DIR) -> None:
         self.demo = Path(demo_dir)
         self.rows = _Rows()
+        self.mint = IdMinter()
         self.warnings: list[str] = []
         self.files: list[tuple[int, Path, bytes | None]] = []  # (wkf id, source, replacement content)
         self.current_reconstruction: dict[int, int] = {}  # specimen id -> reconstruction id
@@ -139,7 +133,7 @@ class DemoLoader:
         for pk, name, description in choices.NEURONAL_MODEL_TEMPLATES:
             self.rows.put(NeuronalModelTemplate(id=pk, name=name, description=description))
         for organism_id, name in PRODUCT_BY_ORGANISM.items():
-            self.rows.put(Product(id=local_id("product", organism_id), name=name))
+            self.rows.put(Product(id=self.mint("product", organism_id), name=name))
 
     def _manifest(self) -> list[Row]:
         path = self.demo / "MANIFEST.csv"
@@ -168,7 +162,7 @@ class DemoLoader:
             donor = self._donor(row, organism_id)
             structure = self._structure(row)
             reporter = self._reporter(row)
-            result_id = self.ephys_result_ids.get(specimen_id) or local_id("ephys_result", specimen_id)
+            result_id = self.ephys_result_ids.get(specimen_id) or self.mint("ephys_result", specimen_id)
             result = self.rows.put(EphysResult(id=result_id, failed=False))
             specimen = self.rows.put(
                 Specimen(
@@ -182,11 +176,11 @@ class DemoLoader:
                     ephys_result_id=result.id,
                 )
             )
-            self.rows.links[Specimen.products.through].add((specimen_id, local_id("product", organism_id)))
+            self.rows.links[Specimen.products.through].add((specimen_id, self.mint("product", organism_id)))
             for label, column in (("dendrite type", "tag__dendrite_type"), ("apical", "tag__apical")):
                 if value := row.text(column):
                     tag = self.rows.put(
-                        SpecimenTag(id=local_id("tag", f"{label} - {value}"), name=f"{label} - {value}")
+                        SpecimenTag(id=self.mint("tag", f"{label} - {value}"), name=f"{label} - {value}")
                     )
                     self.rows.links[Specimen.specimen_tags.through].add((specimen_id, tag.id))
             if any(row.text(c) for c in ("csl__x", "csl__y", "csl__z", "csl__normalized_depth")):
@@ -227,7 +221,7 @@ class DemoLoader:
                     "but no reconstruction type; its reconstruction was not loaded"
                 )
             return
-        recon_id = (swc_id - 2) if swc_id else local_id("reconstruction", specimen_id)
+        recon_id = (swc_id - 2) if swc_id else self.mint("reconstruction", specimen_id)
         self.current_reconstruction[specimen_id] = recon_id
         if swc_id:
             self.current_swc[specimen_id] = swc_id
@@ -272,7 +266,7 @@ class DemoLoader:
             )
         )
         if line := row.text("line_name"):
-            line_row = self.rows.put(TransgenicLine(id=local_id("line", line), name=line))
+            line_row = self.rows.put(TransgenicLine(id=self.mint("line", line), name=line))
             self.rows.links[Donor.transgenic_lines.through].add((donor_id, line_row.id))
         return donor
 
@@ -300,7 +294,7 @@ class DemoLoader:
         status = row.text("cell_reporter_status")
         if not status:
             return None
-        return self.rows.put(CellReporter(id=local_id("reporter", status), name=status))
+        return self.rows.put(CellReporter(id=self.mint("reporter", status), name=status))
 
     def _ephys_features(self) -> None:
         path = self.demo / EPHYS_FEATURE_TABLE
@@ -455,9 +449,9 @@ class DemoLoader:
                     ),
                     None,
                 )
-                file_id = wkf.id if wkf else local_id("swc", row.values["path"])
+                file_id = wkf.id if wkf else self.mint("swc", row.values["path"])
             else:
-                recon_id = named_id or local_id("reconstruction", row.values["path"])
+                recon_id = named_id or self.mint("reconstruction", row.values["path"])
                 if not self.rows.get(NeuronReconstruction, recon_id):
                     self.rows.put(
                         NeuronReconstruction(
@@ -467,7 +461,7 @@ class DemoLoader:
                             neuron_reconstruction_type=None,
                         )
                     )
-                file_id = local_id("swc", row.values["path"])
+                file_id = self.mint("swc", row.values["path"])
             self._file_record(
                 file_id,
                 choices.RECONSTRUCTION,
@@ -487,7 +481,7 @@ class DemoLoader:
                 continue
             source = self.demo / row.values["path"]
             self._file_record(
-                local_id("marker", row.values["path"]),
+                self.mint("marker", row.values["path"]),
                 choices.MARKER,
                 "NeuronReconstruction",
                 recon_id,
@@ -542,7 +536,7 @@ class DemoLoader:
             config = next(iter(config.values()))  # newer dumps wrap the config as {"<model id>": {...}}
         files = metadata.get("well_known_files") or []
         record = next((f for f in files if str(f.get("path", "")).endswith("neuron_config.json")), None)
-        file_id = int(record["id"]) if record else local_id("neuron_config", model_id)
+        file_id = int(record["id"]) if record else self.mint("neuron_config", model_id)
         name = Path(record["path"]).name if record else f"{model_id}_neuron_config.json"
         self._file_record(
             file_id,
@@ -579,7 +573,7 @@ class DemoLoader:
             (f for f in files if (f.get("well_known_file_type") or {}).get("name") == choices.MODEL_PARAMETERS[1]),
             None,
         )
-        file_id = int(record["id"]) if record else local_id("fit", model_id)
+        file_id = int(record["id"]) if record else self.mint("fit", model_id)
         name = Path(record["path"]).name if record else f"{model_id}_fit.json"
         source = self.demo / fit_row.values["path"]
         self._file_record(
@@ -608,7 +602,7 @@ class DemoLoader:
 
         for row in manifest:
             if row.text("kind") == "nwb":
-                for obj in nwb_specimen_rows(self.demo / row.values["path"], self.demo, local_id):
+                for obj in nwb_specimen_rows(self.demo / row.values["path"], self.demo, self.mint):
                     if isinstance(obj, tuple):
                         self._file_record(*obj[0], **obj[1])
                     else:
@@ -648,6 +642,7 @@ class DemoLoader:
             self.files.append((file_id, source, content))
 
     def _write(self) -> None:
+        self.mint.save()
         order = [
             Organism,
             WellKnownFileType,

@@ -8,8 +8,9 @@ import pytest
 from django.apps import apps
 from django.core.management import CommandError, call_command
 
-from celltypes.atlas.models import ApiCellTypesSpecimenDetail, NeuronReconstruction, Specimen
+from celltypes.atlas.models import ApiCellTypesSpecimenDetail, MintedId, NeuronReconstruction, Specimen, SpecimenTag
 from celltypes.atlas.services.loading import DEMO_DIR, EPHYS_FEATURE_TABLE, SPECIMEN_TABLE, demo_load
+from celltypes.atlas.services.minted_ids import COLLISION_BASE, LOCAL_ID_BASE, IdMinter, MintedIdError
 from celltypes.atlas.tables import TableError
 
 pytestmark = pytest.mark.django_db
@@ -160,3 +161,39 @@ def test_a_cell_table_without_a_cell_loads_and_names_its_skipped_ephys_features(
         f"ephys_features.csv, line {line}, column 'specimen_id': EphysFeature 473465352 of specimen 313862022, "
         "which is not in the cell table; skipped" in report.warnings
     )
+
+
+# Synthetic tag values whose keys "tag:dendrite type - spiny 893238" and "tag:dendrite type - spiny 8260004" share
+# the crc32 2280018751: minted as LOCAL_ID_BASE + crc32, both tags used to get one id, the second overwriting the first.
+COLLIDING_TAGS = ("spiny 893238", "spiny 8260004")
+
+
+def test_keys_whose_crc32_collide_get_ids_of_their_own_and_keep_them(demo_copy: Path):
+    _rewrite(
+        demo_copy / SPECIMEN_TABLE,
+        lambda rows: _edit_cell(
+            _edit_cell(rows, 313862022, tag__dendrite_type=COLLIDING_TAGS[0]),
+            485909730,
+            tag__dendrite_type=COLLIDING_TAGS[1],
+        ),
+    )
+
+    def tags() -> dict[str, int]:
+        return dict(SpecimenTag.objects.filter(name__startswith="dendrite type - spiny ").values_list("name", "id"))
+
+    demo_load(demo_dir=demo_copy)
+    first = tags()
+    assert sorted(first) == [f"dendrite type - {value}" for value in sorted(COLLIDING_TAGS)]
+    assert sorted(first.values()) == [LOCAL_ID_BASE + 2280018751, COLLISION_BASE]
+    assert Specimen.objects.get(id=313862022).specimen_tags.filter(id__in=first.values()).get().name.endswith("893238")
+    assert Specimen.objects.get(id=485909730).specimen_tags.filter(id__in=first.values()).get().name.endswith("8260004")
+    demo_load(demo_dir=demo_copy)
+    assert tags() == first
+
+
+def test_an_id_registered_meanwhile_by_another_key_fails_loudly():
+    minter = IdMinter()
+    pk = minter("tag", "dendrite type - synthetic")
+    MintedId.objects.create(id=pk, kind="tag", key="another key")
+    with pytest.raises(MintedIdError, match="already registered"):
+        minter.save()
