@@ -71,7 +71,7 @@ MODELS: dict[str, type[dj.Model]] = {
     "EphysFeature": m.EphysFeature,
     "EphysResult": m.EphysResult,
     "EphysSweep": m.EphysSweep,
-    "NeuronReconstruction": m.NeuronReconstruction,
+    "NeuronReconstruction": m.CurrentNeuronReconstruction,  # one per cell: older tracings are not served
     "NeuronalModel": m.NeuronalModel,
     "NeuronalModelRun": m.NeuronalModelRun,
     "NeuronalModelTemplate": m.NeuronalModelTemplate,

@@ -24,7 +24,7 @@ from celltypes.atlas.models import (
     WellKnownFile,
     WellKnownFileType,
 )
-from celltypes.atlas.services.loading import LOCAL_ID_BASE
+from celltypes.atlas.services.minted_ids import LOCAL_ID_BASE
 from celltypes.atlas.services.versions import atlas_version_bump
 from celltypes.sync.client import UpstreamClient, UpstreamError
 from celltypes.sync.mapping import FileRecord, MappingError, ModelRecordSet, model_record_set, neuronal_model_query

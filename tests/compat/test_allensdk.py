@@ -133,12 +133,12 @@ def test_cell_types_cache_features(server, tmp_path):
     )
     assert out["ephys"] == 2333 and len(out["ephys_keys"]) == 56
     assert (out["ephys_one"]["vrest"], out["ephys_one"]["tau"]) == (-63.5755844116211, 17.0602466831779)
-    reconstructions = server.sql("select count(*), count(distinct specimen_id) from neuron_reconstructions")[0]
-    assert out["morph"] == reconstructions[0] and len(out["morph_keys"]) == 30
+    # One reconstruction per reconstructed cell (the cell table's 667): older tracings are not served as current.
+    assert out["morph"] == 667 and len(out["morph_keys"]) == 30
     assert "tags" in out["morph_keys"]  # the SDK's except$eqt,a,g,s is ignored, as Allen did
     assert out["merged_keys"] == 85  # 56 + 30 - shared specimen_id; id -> id_x, id_y
-    assert (out["inner"], out["inner_specimens"]) == (reconstructions[0], reconstructions[1])
-    assert out["outer"] == reconstructions[0] + 2333 - reconstructions[1]
+    assert (out["inner"], out["inner_specimens"]) == (667, 667)  # no specimen twice
+    assert out["outer"] == 2333
 
 
 def test_cell_types_cache_sweeps_reconstruction_markers(server, tmp_path):

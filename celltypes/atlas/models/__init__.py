@@ -1,7 +1,8 @@
 from .cell_detail import ApiCellTypesSpecimenDetail
 from .ephys import EphysFeature, EphysResult, EphysSweep
 from .files import WellKnownFile, WellKnownFileType
-from .morphology import ComputedMorphology, NeuronReconstruction
+from .loading import MintedId
+from .morphology import ComputedMorphology, CurrentNeuronReconstruction, NeuronReconstruction
 from .neuronal_models import NeuronalModel, NeuronalModelRun, NeuronalModelTemplate
 from .specimens import (
     AtlasVersion,
@@ -22,10 +23,12 @@ __all__ = [
     "CellReporter",
     "CellSomaLocation",
     "ComputedMorphology",
+    "CurrentNeuronReconstruction",
     "Donor",
     "EphysFeature",
     "EphysResult",
     "EphysSweep",
+    "MintedId",
     "NeuronReconstruction",
     "NeuronalModel",
     "NeuronalModelRun",

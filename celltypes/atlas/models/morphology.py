@@ -46,6 +46,24 @@ class NeuronReconstruction(models.Model):
         ordering = ["superseded", "id"]
 
 
+class CurrentReconstructionManager(models.Manager):
+    def get_queryset(self) -> models.QuerySet:
+        return super().get_queryset().filter(superseded=False)
+
+
+class CurrentNeuronReconstruction(NeuronReconstruction):
+    """Each cell's current reconstruction only: what the RMA API serves as Allen's NeuronReconstruction.
+
+    The AllenSDK reads a cell's first reconstruction as *the* reconstruction and its morphology features one row
+    per record, so the older (superseded) tracings, kept for the morphology pages, stay out of what it can read.
+    """
+
+    objects = CurrentReconstructionManager()
+
+    class Meta:
+        proxy = True
+
+
 class ComputedMorphology(models.Model):
     """Features we computed from the reconstruction's SWC, stored beside the published ones."""
 

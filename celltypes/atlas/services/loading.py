@@ -1,16 +1,13 @@
 """load_demo: the bundled real Allen demo set -> the atlas tables and the file store, in one transaction.
 
-Idempotent (every id is Allen's, or minted deterministically from a stable key, and every write is an upsert)
-and atomic (the caller wraps it in transaction.atomic; any TableError rolls everything back).
-Ids that Allen's records do not give us (tags, lines, reporters, products, markers, soma locations) are minted
-as LOCAL_ID_BASE + crc32(kind:key): always >= 9,000,000,000, far above Allen's ids, and stable across runs.
+Idempotent (every id is Allen's, or minted for a stable key through the registry of minted_ids, and every write
+is an upsert) and atomic (demo_load wraps it in transaction.atomic; any TableError rolls everything back).
 """
 
 import csv
 import json
 import logging
 import time
-import zlib
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +16,7 @@ from django.db import models as dj
 from django.db import transaction
 
 from celltypes.atlas import choices, filestore
+from celltypes.atlas.bundled import DEMO_DIR
 from celltypes.atlas.models import (
     ApiCellTypesSpecimenDetail,
     CellReporter,
@@ -39,22 +37,35 @@ from celltypes.atlas.models import (
     WellKnownFile,
     WellKnownFileType,
 )
+from celltypes.atlas.services.minted_ids import IdMinter
 from celltypes.atlas.services.versions import atlas_version_bump
 from celltypes.atlas.tables import Row, TableError, read_table
-from celltypes.atlas.vocabulary import STRUCTURE_NAMES
+from celltypes.atlas.vocabulary import SPECIES, STRUCTURE_NAMES
 
 log = logging.getLogger(__name__)
 
-DEMO_DIR = Path(__file__).resolve().parent.parent / "demo_data"
 SPECIMEN_TABLE = "allen19981_Conductance_Parameter/cell_types_specimen_details.csv"
 EPHYS_FEATURE_TABLE = "BIPN162_Materials/cell_types/ephys_features.csv"
 MORPHOLOGY_TABLE = "davidhbrann_CompClub-sklearn/cell_types/morphology_features.csv"
 ALL_FEATURES_TABLE = "allen19981_Conductance_Parameter/all_features.csv"
-LOCAL_ID_BASE = 9_000_000_000
 
-SPECIES_TO_ORGANISM = {"mus musculus": 2, "homo sapiens": 1}
-PRODUCT_BY_ORGANISM = {2: "Mouse Cell Types", 1: "Human Cell Types"}
+SPECIES_TO_ORGANISM = {species.name.lower(): species.organism_id for species in SPECIES}
+PRODUCT_BY_ORGANISM = {species.organism_id: species.product for species in SPECIES}
 
+# The reconstruction values the cell table publishes (as nr__<name>): they identify its current reconstruction.
+TABLE_RECONSTRUCTION_COLUMNS = (
+    "max_euclidean_distance",
+    "number_stems",
+    "number_bifurcations",
+    "average_contraction",
+    "average_parent_daughter_ratio",
+)
+MATCH_TOLERANCE = 1e-9
+# Published reconstruction records: the 670-cell merge of the cell table's release first, then the older table.
+MORPHOLOGY_SOURCES = (
+    (ALL_FEATURES_TABLE, {"id": ["id_y"]}),
+    (MORPHOLOGY_TABLE, {"id": ["neuron_reconstruction_id"]}),
+)
 RECONSTRUCTION_COLUMNS = [
     f.name
     for f in NeuronReconstruction._meta.concrete_fields
@@ -62,10 +73,6 @@ RECONSTRUCTION_COLUMNS = [
 ]
 EPHYS_FEATURE_COLUMNS = [f.name for f in EphysFeature._meta.concrete_fields if f.name not in ("id", "specimen")]
 SWEEP_COLUMNS = [f.name for f in EphysSweep._meta.concrete_fields if f.name not in ("id", "specimen", "sampling_rate")]
-
-
-def local_id(kind: str, key: object) -> int:
-    return LOCAL_ID_BASE + zlib.crc32(f"{kind}:{key}".encode())
 
 
 @dataclass
@@ -94,9 +101,11 @@ class DemoLoader:
     def __init__(self, demo_dir: Path = DEMO_DIR) -> None:
         self.demo = Path(demo_dir)
         self.rows = _Rows()
+        self.mint = IdMinter()
         self.warnings: list[str] = []
         self.files: list[tuple[int, Path, bytes | None]] = []  # (wkf id, source, replacement content)
         self.current_reconstruction: dict[int, int] = {}  # specimen id -> reconstruction id
+        self.current_swc: dict[int, int] = {}  # specimen id -> the current reconstruction's SWC file id
         self.ephys_result_ids: dict[int, int] = {}  # specimen id -> Allen ephys_result id, where a record gives it
 
     # ---- entry point -------------------------------------------------------------------------------------
@@ -124,7 +133,7 @@ class DemoLoader:
         for pk, name, description in choices.NEURONAL_MODEL_TEMPLATES:
             self.rows.put(NeuronalModelTemplate(id=pk, name=name, description=description))
         for organism_id, name in PRODUCT_BY_ORGANISM.items():
-            self.rows.put(Product(id=local_id("product", organism_id), name=name))
+            self.rows.put(Product(id=self.mint("product", organism_id), name=name))
 
     def _manifest(self) -> list[Row]:
         path = self.demo / "MANIFEST.csv"
@@ -153,7 +162,7 @@ class DemoLoader:
             donor = self._donor(row, organism_id)
             structure = self._structure(row)
             reporter = self._reporter(row)
-            result_id = self.ephys_result_ids.get(specimen_id) or local_id("ephys_result", specimen_id)
+            result_id = self.ephys_result_ids.get(specimen_id) or self.mint("ephys_result", specimen_id)
             result = self.rows.put(EphysResult(id=result_id, failed=False))
             specimen = self.rows.put(
                 Specimen(
@@ -167,11 +176,11 @@ class DemoLoader:
                     ephys_result_id=result.id,
                 )
             )
-            self.rows.links[Specimen.products.through].add((specimen_id, local_id("product", organism_id)))
+            self.rows.links[Specimen.products.through].add((specimen_id, self.mint("product", organism_id)))
             for label, column in (("dendrite type", "tag__dendrite_type"), ("apical", "tag__apical")):
                 if value := row.text(column):
                     tag = self.rows.put(
-                        SpecimenTag(id=local_id("tag", f"{label} - {value}"), name=f"{label} - {value}")
+                        SpecimenTag(id=self.mint("tag", f"{label} - {value}"), name=f"{label} - {value}")
                     )
                     self.rows.links[Specimen.specimen_tags.through].add((specimen_id, tag.id))
             if any(row.text(c) for c in ("csl__x", "csl__y", "csl__z", "csl__normalized_depth")):
@@ -194,33 +203,31 @@ class DemoLoader:
                     f"{specimen.name}.nwb",
                     ephys_result_id=result.id,
                 )
-            if kind := row.text("nr__reconstruction_type"):
-                swc_id = row.integer("nrwkf__id")
-                recon_id = (swc_id - 2) if swc_id else local_id("reconstruction", specimen_id)
-                self.current_reconstruction[specimen_id] = recon_id
-                self.rows.put(
-                    NeuronReconstruction(
-                        id=recon_id,
-                        specimen_id=specimen_id,
-                        neuron_reconstruction_type=kind,
-                        max_euclidean_distance=row.number("nr__max_euclidean_distance"),
-                        number_stems=row.integer("nr__number_stems"),
-                        number_bifurcations=row.integer("nr__number_bifurcations"),
-                        average_contraction=row.number("nr__average_contraction"),
-                        average_parent_daughter_ratio=row.number("nr__average_parent_daughter_ratio"),
-                    )
-                )
-                if swc_id:
-                    swc_name = specimen.name.replace(";", "_") + f"_{recon_id}_m.swc"
-                    self._file_record(
-                        swc_id,
-                        choices.RECONSTRUCTION,
-                        "NeuronReconstruction",
-                        recon_id,
-                        swc_name,
-                        neuron_reconstruction_id=recon_id,
-                    )
+            self._table_reconstruction(row, specimen_id)
             self.rows.put(self._detail(row, detail_fields, specimen_id))
+
+    def _table_reconstruction(self, row: Row, specimen_id: int) -> None:
+        """The cell table's own account of the current reconstruction: its type, five values and SWC file id.
+
+        Its id is Allen's nrwkf__id - 2 until a published record confirms or corrects it (_morphology_tables).
+        """
+        values = {name: _typed(row, f"nr__{name}", NeuronReconstruction, name) for name in TABLE_RECONSTRUCTION_COLUMNS}
+        kind = row.text("nr__reconstruction_type")
+        swc_id = row.integer("nrwkf__id")
+        if not kind:
+            if swc_id or any(value is not None for value in values.values()):
+                self.warnings.append(
+                    f"{row.where('nr__reconstruction_type')}: specimen {specimen_id} has reconstruction values "
+                    "but no reconstruction type; its reconstruction was not loaded"
+                )
+            return
+        recon_id = (swc_id - 2) if swc_id else self.mint("reconstruction", specimen_id)
+        self.current_reconstruction[specimen_id] = recon_id
+        if swc_id:
+            self.current_swc[specimen_id] = swc_id
+        self.rows.put(
+            NeuronReconstruction(id=recon_id, specimen_id=specimen_id, neuron_reconstruction_type=kind, **values)
+        )
 
     def _detail(self, row: Row, fields: dict, specimen_id: int) -> ApiCellTypesSpecimenDetail:
         values = {}
@@ -259,7 +266,7 @@ class DemoLoader:
             )
         )
         if line := row.text("line_name"):
-            line_row = self.rows.put(TransgenicLine(id=local_id("line", line), name=line))
+            line_row = self.rows.put(TransgenicLine(id=self.mint("line", line), name=line))
             self.rows.links[Donor.transgenic_lines.through].add((donor_id, line_row.id))
         return donor
 
@@ -287,7 +294,7 @@ class DemoLoader:
         status = row.text("cell_reporter_status")
         if not status:
             return None
-        return self.rows.put(CellReporter(id=local_id("reporter", status), name=status))
+        return self.rows.put(CellReporter(id=self.mint("reporter", status), name=status))
 
     def _ephys_features(self) -> None:
         path = self.demo / EPHYS_FEATURE_TABLE
@@ -295,69 +302,129 @@ class DemoLoader:
         for row in read_table(path, required=["id", "specimen_id"], aliases=aliases):
             specimen_id = row.require(row.integer("specimen_id"), "specimen_id")
             if not self.rows.get(Specimen, specimen_id):
-                raise TableError(f"{row.where('specimen_id')}: specimen {specimen_id} is not in the cell table")
-            values = {}
-            for name in EPHYS_FEATURE_COLUMNS:
-                model_field = EphysFeature._meta.get_field(name)
-                if name not in row.values:
-                    values[name] = None
-                elif isinstance(model_field, dj.BooleanField):
-                    values[name] = row.boolean(name)
-                elif isinstance(model_field, dj.FloatField):
-                    values[name] = row.number(name)
-                else:
-                    values[name] = row.integer(name)
+                self.warnings.append(
+                    f"{row.where('specimen_id')}: EphysFeature {row.text('id')} of specimen {specimen_id}, which is "
+                    "not in the cell table; skipped"
+                )
+                continue
+            values = {name: _typed(row, name, EphysFeature) for name in EPHYS_FEATURE_COLUMNS}
             self.rows.put(EphysFeature(id=row.require(row.integer("id"), "id"), specimen_id=specimen_id, **values))
 
     def _morphology_tables(self) -> None:
-        """Fill the published 30-column records. A record matching the cell table's nr__ values is the current
-        reconstruction (its id wins over the nrwkf__id - 2 guess); any other record is an older, superseded one."""
-        # The 670-cell merge is of the same release as the cell table, so it decides the current record first;
-        # the older 402-record table then adds the superseded reconstructions it describes.
-        sources = [
-            (ALL_FEATURES_TABLE, {"id": ["id_y"]}),
-            (MORPHOLOGY_TABLE, {"id": ["neuron_reconstruction_id"]}),
-        ]
-        confirmed: set[int] = set()
-        for table, aliases in sources:
+        """Fill the published 30-column records and decide, per cell, which one is the current reconstruction.
+
+        The record whose id the cell table names (nrwkf__id - 2) is the current one. Failing that, a record whose
+        type and five published values (the cell table's nr__ columns) all agree with the cell table's, to a
+        relative MATCH_TOLERANCE; the 670-cell merge is of the cell table's release, so it is asked before the older
+        402-record table. Any other record is an older, superseded tracing. A cell left without a published record
+        keeps the cell table's five values, and the load report says so.
+        """
+        published = self._published_records()
+        for specimen_id, current_id in list(self.current_reconstruction.items()):
+            candidates = published.pop(specimen_id, [])
+            matched = self._current_record(specimen_id, current_id, candidates)
+            if matched is not None and matched != current_id:
+                current = self.rows.by_model[NeuronReconstruction].pop(current_id)
+                current.id = matched
+                self.rows.put(current)
+                self.current_reconstruction[specimen_id] = matched
+            for row in candidates:
+                self._fill_record(specimen_id, row)
+            self._current_swc_record(specimen_id)
+        for specimen_id, rows in published.items():
+            for row in rows:
+                self.warnings.append(
+                    f"{row.where('id')}: reconstruction {row.integer('id')} of specimen {specimen_id}, which the cell "
+                    "table lists without a reconstruction; skipped"
+                )
+
+    def _published_records(self) -> dict[int, list[Row]]:
+        """Every published reconstruction record of a cell in the cell table, the cell table's release first."""
+        by_specimen: dict[int, list[Row]] = defaultdict(list)
+        for table, aliases in MORPHOLOGY_SOURCES:
             for row in read_table(self.demo / table, required=["id", "specimen_id"], aliases=aliases):
-                if not row.text("neuron_reconstruction_type"):
-                    continue
+                if not row.text("id") and not row.text("neuron_reconstruction_type"):
+                    continue  # a row of the merge with ephys features only
                 specimen_id = row.require(row.integer("specimen_id"), "specimen_id")
                 recon_id = row.require(row.integer("id"), "id")
-                if not self.rows.get(Specimen, specimen_id):
-                    continue
-                current_id = self.current_reconstruction.get(specimen_id)
-                current = self.rows.get(NeuronReconstruction, current_id) if current_id else None
-                if current is not None and recon_id == current.id:
-                    confirmed.add(specimen_id)
-                elif current is not None and specimen_id not in confirmed and _same_reconstruction(current, row):
-                    confirmed.add(specimen_id)
-                    self.rows.by_model[NeuronReconstruction].pop(current.id)
-                    self._rekey_reconstruction_files(current.id, recon_id)
-                    current.id = recon_id
-                    self.rows.put(current)
-                    self.current_reconstruction[specimen_id] = recon_id
-                record = self.rows.get(NeuronReconstruction, recon_id) or self.rows.put(
-                    NeuronReconstruction(
-                        id=recon_id,
-                        specimen_id=specimen_id,
-                        neuron_reconstruction_type=row.text("neuron_reconstruction_type"),
-                        superseded=True,
+                if not row.text("neuron_reconstruction_type"):
+                    self.warnings.append(
+                        f"{row.where('neuron_reconstruction_type')}: reconstruction {recon_id} has no type; skipped"
                     )
-                )
-                for name in RECONSTRUCTION_COLUMNS:
-                    if getattr(record, name) is None and name in row.values:
-                        is_int = isinstance(NeuronReconstruction._meta.get_field(name), dj.IntegerField)
-                        setattr(record, name, row.integer(name) if is_int else row.number(name))
-                if record.tags is None:
-                    record.tags = row.text("tags")
+                elif not self.rows.get(Specimen, specimen_id):
+                    self.warnings.append(
+                        f"{row.where('specimen_id')}: reconstruction {recon_id} of specimen {specimen_id}, which is "
+                        "not in the cell table; skipped"
+                    )
+                else:
+                    by_specimen[specimen_id].append(row)
+        return by_specimen
 
-    def _rekey_reconstruction_files(self, old_id: int, new_id: int) -> None:
-        for wkf in self.rows.by_model[WellKnownFile].values():
-            if wkf.neuron_reconstruction_id == old_id:
-                wkf.neuron_reconstruction_id = new_id
-                wkf.attachable_id = new_id
+    def _current_record(self, specimen_id: int, current_id: int, candidates: list[Row]) -> int | None:
+        """The id of the published record that is the cell's current reconstruction, or None (then reported)."""
+        table = self.rows.get(NeuronReconstruction, current_id)
+        named = [row for row in candidates if row.integer("id") == current_id]
+        if named:
+            if not any(_same_reconstruction(table, row) for row in named):
+                self.warnings.append(
+                    f"{named[0].where('id')}: reconstruction {current_id} differs from the cell table's type or "
+                    "nr__ values; the cell table's values were kept"
+                )
+            return current_id
+        for table_name, _ in MORPHOLOGY_SOURCES:
+            source = self.demo / table_name
+            rows = [row for row in candidates if row.path == source]
+            agreeing = {row.integer("id") for row in rows if _same_reconstruction(table, row)}
+            if len(agreeing) == 1:
+                return agreeing.pop()
+            if agreeing:
+                self.warnings.append(
+                    f"specimen {specimen_id}: reconstructions {sorted(agreeing)} of {source.name} all agree with "
+                    f"the cell table; none was taken as current (the cell table's values were kept as {current_id})"
+                )
+                return None
+        self.warnings.append(
+            f"specimen {specimen_id}: no published record is reconstruction {current_id} or agrees with the cell "
+            "table's type and five nr__ values; the cell table's values were kept"
+        )
+        return None
+
+    def _fill_record(self, specimen_id: int, row: Row) -> None:
+        """Add a published record's values to what is known of that reconstruction (the first source wins)."""
+        recon_id = row.integer("id")
+        record = self.rows.get(NeuronReconstruction, recon_id) or self.rows.put(
+            NeuronReconstruction(
+                id=recon_id,
+                specimen_id=specimen_id,
+                neuron_reconstruction_type=row.text("neuron_reconstruction_type"),
+                superseded=True,
+            )
+        )
+        if record.specimen_id != specimen_id:
+            raise TableError(
+                f"{row.where('id')}: reconstruction {recon_id} is of specimen {record.specimen_id}, not {specimen_id}"
+            )
+        for name in RECONSTRUCTION_COLUMNS:
+            if getattr(record, name) is None and name in row.values:
+                setattr(record, name, _typed(row, name, NeuronReconstruction))
+        if record.tags is None:
+            record.tags = row.text("tags")
+
+    def _current_swc_record(self, specimen_id: int) -> None:
+        """The well-known file record of the current reconstruction's SWC that the cell table names."""
+        swc_id = self.current_swc.get(specimen_id)
+        if swc_id is None:
+            return
+        recon_id = self.current_reconstruction[specimen_id]
+        specimen = self.rows.get(Specimen, specimen_id)
+        self._file_record(
+            swc_id,
+            choices.RECONSTRUCTION,
+            "NeuronReconstruction",
+            recon_id,
+            specimen.name.replace(";", "_") + f"_{recon_id}_m.swc",
+            neuron_reconstruction_id=recon_id,
+        )
 
     def _reconstruction_files(self, manifest: list[Row]) -> None:
         swc_by_folder: dict[str, int] = {}
@@ -382,9 +449,9 @@ class DemoLoader:
                     ),
                     None,
                 )
-                file_id = wkf.id if wkf else local_id("swc", row.values["path"])
+                file_id = wkf.id if wkf else self.mint("swc", row.values["path"])
             else:
-                recon_id = named_id or local_id("reconstruction", row.values["path"])
+                recon_id = named_id or self.mint("reconstruction", row.values["path"])
                 if not self.rows.get(NeuronReconstruction, recon_id):
                     self.rows.put(
                         NeuronReconstruction(
@@ -394,7 +461,7 @@ class DemoLoader:
                             neuron_reconstruction_type=None,
                         )
                     )
-                file_id = local_id("swc", row.values["path"])
+                file_id = self.mint("swc", row.values["path"])
             self._file_record(
                 file_id,
                 choices.RECONSTRUCTION,
@@ -414,7 +481,7 @@ class DemoLoader:
                 continue
             source = self.demo / row.values["path"]
             self._file_record(
-                local_id("marker", row.values["path"]),
+                self.mint("marker", row.values["path"]),
                 choices.MARKER,
                 "NeuronReconstruction",
                 recon_id,
@@ -469,7 +536,7 @@ class DemoLoader:
             config = next(iter(config.values()))  # newer dumps wrap the config as {"<model id>": {...}}
         files = metadata.get("well_known_files") or []
         record = next((f for f in files if str(f.get("path", "")).endswith("neuron_config.json")), None)
-        file_id = int(record["id"]) if record else local_id("neuron_config", model_id)
+        file_id = int(record["id"]) if record else self.mint("neuron_config", model_id)
         name = Path(record["path"]).name if record else f"{model_id}_neuron_config.json"
         self._file_record(
             file_id,
@@ -506,7 +573,7 @@ class DemoLoader:
             (f for f in files if (f.get("well_known_file_type") or {}).get("name") == choices.MODEL_PARAMETERS[1]),
             None,
         )
-        file_id = int(record["id"]) if record else local_id("fit", model_id)
+        file_id = int(record["id"]) if record else self.mint("fit", model_id)
         name = Path(record["path"]).name if record else f"{model_id}_fit.json"
         source = self.demo / fit_row.values["path"]
         self._file_record(
@@ -535,7 +602,7 @@ class DemoLoader:
 
         for row in manifest:
             if row.text("kind") == "nwb":
-                for obj in nwb_specimen_rows(self.demo / row.values["path"], self.demo, local_id):
+                for obj in nwb_specimen_rows(self.demo / row.values["path"], self.demo, self.mint):
                     if isinstance(obj, tuple):
                         self._file_record(*obj[0], **obj[1])
                     else:
@@ -575,6 +642,7 @@ class DemoLoader:
             self.files.append((file_id, source, content))
 
     def _write(self) -> None:
+        self.mint.save()
         order = [
             Organism,
             WellKnownFileType,
@@ -626,17 +694,29 @@ class DemoLoader:
         return len({file_id for file_id, _, _ in self.files})
 
 
-def _same_reconstruction(record: NeuronReconstruction, row: Row) -> bool:
-    try:
-        stems, bifurcations = row.integer("number_stems"), row.integer("number_bifurcations")
-        distance = row.number("max_euclidean_distance")
-    except TableError:
+def _typed(row: Row, column: str, model: type[dj.Model], name: str | None = None) -> object:
+    """Column `column` of `row` as the Python value of `model`'s field `name` (default: the column's name)."""
+    model_field = model._meta.get_field(name or column)
+    if isinstance(model_field, dj.BooleanField):
+        return row.boolean(column)
+    if isinstance(model_field, dj.FloatField):
+        return row.number(column)
+    if isinstance(model_field, dj.IntegerField):
+        return row.integer(column)
+    return row.text(column)
+
+
+def _same_reconstruction(table: NeuronReconstruction, row: Row) -> bool:
+    """Whether a published record has the cell table's type and its five nr__ values (relative MATCH_TOLERANCE)."""
+    if row.text("neuron_reconstruction_type") != table.neuron_reconstruction_type:
         return False
-    if stems != record.number_stems or bifurcations != record.number_bifurcations:
-        return False
-    if distance is None or record.max_euclidean_distance is None:
-        return False
-    return abs(distance - record.max_euclidean_distance) <= 1e-6 * max(1.0, abs(distance))
+    for name in TABLE_RECONSTRUCTION_COLUMNS:
+        ours, theirs = getattr(table, name), _typed(row, name, NeuronReconstruction)
+        if ours is None or theirs is None:
+            return False
+        if abs(ours - theirs) > MATCH_TOLERANCE * max(1.0, abs(ours), abs(theirs)):
+            return False
+    return True
 
 
 def demo_load(*, demo_dir: Path = DEMO_DIR) -> tuple[LoadReport, float]:

@@ -10,19 +10,19 @@ from celltypes.atlas.models import EphysResult, EphysSweep, Specimen
 from celltypes.science.nwb import load_stimulus_ontology, summarise_nwb
 
 
-def nwb_specimen_rows(path: Path, demo_dir: Path, local_id: Callable[[str, object], int]) -> Iterator[object]:
+def nwb_specimen_rows(path: Path, demo_dir: Path, mint: Callable[[str, object], int]) -> Iterator[object]:
     """Model rows for one NWB file, plus one (file record args, kwargs) tuple for its well-known file."""
     ontology = load_stimulus_ontology(demo_dir / STIMULUS_ONTOLOGY_FILE)
     summary = summarise_nwb(path, ontology)
     relative = str(path.relative_to(demo_dir))
-    specimen_id = local_id("nwb_specimen", relative)
-    result_id = local_id("ephys_result", specimen_id)
+    specimen_id = mint("nwb_specimen", relative)
+    result_id = mint("ephys_result", specimen_id)
     rates = [s.sampling_rate for s in summary.sweeps if s.sampling_rate]
     yield EphysResult(id=result_id, failed=False, sampling_rate=rates[0] if rates else None)
     yield Specimen(id=specimen_id, name=summary.name, is_cell_specimen=True, ephys_result_id=result_id)
     for sweep in summary.sweeps:
         yield EphysSweep(
-            id=local_id("sweep", f"{relative}:{sweep.sweep_number}"),
+            id=mint("sweep", f"{relative}:{sweep.sweep_number}"),
             specimen_id=specimen_id,
             sweep_number=sweep.sweep_number,
             stimulus_name=sweep.stimulus_name,
@@ -35,7 +35,7 @@ def nwb_specimen_rows(path: Path, demo_dir: Path, local_id: Callable[[str, objec
             num_spikes=sweep.num_spikes,
             sampling_rate=sweep.sampling_rate,
         )
-    file_id = local_id("nwb", relative)
+    file_id = mint("nwb", relative)
     yield (
         (file_id, choices.NWB_DOWNLOAD, "EphysResult", result_id, path.name),
         {"ephys_result_id": result_id, "source": path},

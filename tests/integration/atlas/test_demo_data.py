@@ -168,3 +168,24 @@ def test_demo_swc_files_are_attached_and_stored():
 def test_every_cell_links_its_nwb_download():
     nwb = WellKnownFile.objects.filter(well_known_file_type_id=choices.NWB_DOWNLOAD[0])
     assert nwb.filter(~Q(ephys_result__specimen__id=None)).count() == 2333 + 2
+
+
+def test_the_current_reconstruction_is_the_record_the_cell_table_names():
+    # Specimen 476086391 has two published tracings with equal stems, bifurcations and max Euclidean distance;
+    # its cell table row names SWC 706190755, the file of reconstruction 706190753 (nrwkf__id - 2).
+    current = NeuronReconstruction.objects.get(specimen_id=476086391, superseded=False)
+    assert (current.id, current.number_nodes, round(current.total_length)) == (706190753, 1454, 1863)
+    assert current.average_contraction == 0.775104435669776
+    older = NeuronReconstruction.objects.get(id=492413624)
+    assert (older.superseded, older.number_nodes, round(older.total_length)) == (True, 1334, 1615)
+    assert older.average_contraction == pytest.approx(0.8940342045616699)
+    swc = WellKnownFile.objects.get(id=706190755)
+    assert (swc.neuron_reconstruction_id, swc.attachable_id) == (706190753, 706190753)
+    assert swc.file_name.endswith("_706190753_m.swc")
+
+
+def test_a_record_with_another_id_is_current_when_type_and_all_five_values_agree():
+    # Specimen 528706755: the cell table names SWC 722014889, and the published record of that tracing is 722014861.
+    current = NeuronReconstruction.objects.get(specimen_id=528706755, superseded=False)
+    assert current.id == 722014861 and current.number_nodes is not None
+    assert WellKnownFile.objects.get(id=722014889).neuron_reconstruction_id == 722014861

@@ -8,8 +8,9 @@ import pytest
 from django.apps import apps
 from django.core.management import CommandError, call_command
 
-from celltypes.atlas.models import ApiCellTypesSpecimenDetail, Specimen
-from celltypes.atlas.services.loading import DEMO_DIR, SPECIMEN_TABLE, demo_load
+from celltypes.atlas.models import ApiCellTypesSpecimenDetail, MintedId, NeuronReconstruction, Specimen, SpecimenTag
+from celltypes.atlas.services.loading import DEMO_DIR, EPHYS_FEATURE_TABLE, SPECIMEN_TABLE, demo_load
+from celltypes.atlas.services.minted_ids import COLLISION_BASE, LOCAL_ID_BASE, IdMinter, MintedIdError
 from celltypes.atlas.tables import TableError
 
 pytestmark = pytest.mark.django_db
@@ -104,3 +105,95 @@ def test_a_missing_optional_column_loads_as_null(demo_copy: Path):
     _rewrite(demo_copy / SPECIMEN_TABLE, drop)
     demo_load(demo_dir=demo_copy)
     assert ApiCellTypesSpecimenDetail.objects.filter(ef_tau__isnull=False).count() == 0
+
+
+def _edit_cell(rows: list[list[str]], specimen_id: int, **values: str) -> list[list[str]]:
+    header = rows[0]
+    row = next(r for r in rows if r[header.index("specimen__id")] == str(specimen_id))
+    for column, value in values.items():
+        row[header.index(column)] = value
+    return rows
+
+
+def test_a_record_agreeing_on_only_some_values_is_not_taken_as_current_and_the_report_says_so(demo_copy: Path):
+    # Specimen 528706755's current record 722014861 is found by its values (the table names 722014887); move one
+    # of the five by 1e-6 and no published record is the current one any more.
+    _rewrite(
+        demo_copy / SPECIMEN_TABLE,
+        lambda rows: _edit_cell(rows, 528706755, nr__average_contraction="0.8871"),
+    )
+    report, _ = demo_load(demo_dir=demo_copy)
+    current = NeuronReconstruction.objects.get(specimen_id=528706755, superseded=False)
+    assert (current.id, current.average_contraction, current.number_nodes) == (722014887, 0.8871, None)
+    assert NeuronReconstruction.objects.get(id=722014861).superseded
+    assert (
+        "specimen 528706755: no published record is reconstruction 722014887 or agrees with the cell table's type "
+        "and five nr__ values; the cell table's values were kept" in report.warnings
+    )
+
+
+def test_rows_that_cannot_be_used_are_reported(demo_copy: Path):
+    # Specimen 313862022: reconstruction values but no reconstruction type.
+    _rewrite(demo_copy / SPECIMEN_TABLE, lambda rows: _edit_cell(rows, 313862022, nr__reconstruction_type=""))
+    report, _ = demo_load(demo_dir=demo_copy)
+    line = next(i for i, r in enumerate(csv.reader((demo_copy / SPECIMEN_TABLE).open())) if "313862022" in r) + 1
+    assert (
+        f"cell_types_specimen_details.csv, line {line}, column 'nr__reconstruction_type': specimen 313862022 has "
+        "reconstruction values but no reconstruction type; its reconstruction was not loaded" in report.warnings
+    )
+    # Specimen 555341581 has no reconstruction in the cell table, but the merged features table has a record.
+    assert (
+        "all_features.csv, line 574, column 'id': reconstruction 570682715 of specimen 555341581, which the cell "
+        "table lists without a reconstruction; skipped" in report.warnings
+    )
+
+
+def test_a_cell_table_without_a_cell_loads_and_names_its_skipped_ephys_features(demo_copy: Path):
+    # An older or partial cell table: specimen 313862022's row is gone, its EphysFeature row 473465352 is not.
+    def drop(rows):
+        index = rows[0].index("specimen__id")
+        return [row for row in rows if row[index] != "313862022"]
+
+    _rewrite(demo_copy / SPECIMEN_TABLE, drop)
+    report, _ = demo_load(demo_dir=demo_copy)
+    line = next(i for i, r in enumerate(csv.reader((demo_copy / EPHYS_FEATURE_TABLE).open())) if "313862022" in r) + 1
+    assert (
+        f"ephys_features.csv, line {line}, column 'specimen_id': EphysFeature 473465352 of specimen 313862022, "
+        "which is not in the cell table; skipped" in report.warnings
+    )
+
+
+# Synthetic tag values whose keys "tag:dendrite type - spiny 893238" and "tag:dendrite type - spiny 8260004" share
+# the crc32 2280018751: minted as LOCAL_ID_BASE + crc32, both tags used to get one id, the second overwriting the first.
+COLLIDING_TAGS = ("spiny 893238", "spiny 8260004")
+
+
+def test_keys_whose_crc32_collide_get_ids_of_their_own_and_keep_them(demo_copy: Path):
+    _rewrite(
+        demo_copy / SPECIMEN_TABLE,
+        lambda rows: _edit_cell(
+            _edit_cell(rows, 313862022, tag__dendrite_type=COLLIDING_TAGS[0]),
+            485909730,
+            tag__dendrite_type=COLLIDING_TAGS[1],
+        ),
+    )
+
+    def tags() -> dict[str, int]:
+        return dict(SpecimenTag.objects.filter(name__startswith="dendrite type - spiny ").values_list("name", "id"))
+
+    demo_load(demo_dir=demo_copy)
+    first = tags()
+    assert sorted(first) == [f"dendrite type - {value}" for value in sorted(COLLIDING_TAGS)]
+    assert sorted(first.values()) == [LOCAL_ID_BASE + 2280018751, COLLISION_BASE]
+    assert Specimen.objects.get(id=313862022).specimen_tags.filter(id__in=first.values()).get().name.endswith("893238")
+    assert Specimen.objects.get(id=485909730).specimen_tags.filter(id__in=first.values()).get().name.endswith("8260004")
+    demo_load(demo_dir=demo_copy)
+    assert tags() == first
+
+
+def test_an_id_registered_meanwhile_by_another_key_fails_loudly():
+    minter = IdMinter()
+    pk = minter("tag", "dendrite type - synthetic")
+    MintedId.objects.create(id=pk, kind="tag", key="another key")
+    with pytest.raises(MintedIdError, match="already registered"):
+        minter.save()

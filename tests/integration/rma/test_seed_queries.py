@@ -226,7 +226,7 @@ def test_sdk_ephys_and_morphology_feature_tables(client):
         "model::NeuronReconstruction,rma::criteria,specimen(ephys_result[failed$eqfalse]),"
         "rma::options[except$eqt,a,g,s][num_rows$eq'all']",
     )
-    assert morphology["total_rows"] == NeuronReconstruction.objects.count()
+    assert morphology["total_rows"] == NeuronReconstruction.objects.filter(superseded=False).count() == 667
     assert len({frozenset(row) for row in morphology["msg"]}) == 1
     assert "tags" in morphology["msg"][0] and "specimen_id" in morphology["msg"][0]
     assert len(morphology["msg"][0]) == 30

@@ -3,6 +3,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from celltypes.atlas.services.loading import DEMO_DIR, demo_load
+from celltypes.atlas.services.minted_ids import MintedIdError
 from celltypes.atlas.tables import TableError
 from celltypes.science.errors import ScienceError
 
@@ -16,7 +17,7 @@ class Command(BaseCommand):
     def handle(self, *args, demo_dir: Path, **options):
         try:
             report, seconds = demo_load(demo_dir=demo_dir)
-        except (TableError, ScienceError) as exc:
+        except (TableError, ScienceError, MintedIdError) as exc:
             raise CommandError(f"load_demo failed, nothing was changed: {exc}") from None
         for warning in report.warnings:
             self.stderr.write(f"warning: {warning}")
