@@ -8,6 +8,7 @@ the config's dt and at 200 kHz, short enough that the SDK runs all of them in ab
 
 from __future__ import annotations
 
+import copy
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,11 @@ from celltypes.science.glif import GlifConfig
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO = REPO / "celltypes" / "atlas" / "demo_data"
+OSB_GLIF = DEMO / "OpenSourceBrain_AllenInstituteNeuroML" / "CellTypesDatabase" / "models" / "GLIF"
+# One OSB bundle per GLIF level (all wrapped {"<model id>": {...}} files).
+OSB_BY_LEVEL = {1: "566302725", 2: "566288171", 3: "566291897", 4: "566283879", 5: "566283540"}
+# The 2015 configs whose threshold_reset_method "three_components" lacks b_spike (SOURCES.md).
+LACKING_B_SPIKE = ("OSB 472308324", "OSB 472455459", "OSB 473875489", "OSB 480633674")
 HIGH_RATE_DT = 5e-6  # 200 kHz
 THRESHOLD_FACTOR = 1.5
 NOISE_CV = 0.4
@@ -72,3 +78,25 @@ def stimulus_cases(config: GlifConfig, threshold_current: float) -> list[Stimulu
         noise = stimuli.pink_noise(mean=amplitude, cv=NOISE_CV, seed=NOISE_SEED, **epoch)
         cases += [StimulusCase(f"square at {rate}", dt, square), StimulusCase(f"noise at {rate}", dt, noise)]
     return cases
+
+
+def osb_body(level: int) -> dict[str, Any]:
+    return raw_body(OSB_GLIF / OSB_BY_LEVEL[level] / "neuron_config.json")
+
+
+def synthetic_bodies() -> dict[str, dict[str, Any]]:
+    """Real OSB configs with one change each (synthetic), for the loop's rarer paths."""
+    bad_reset = copy.deepcopy(osb_body(2))
+    bad_reset["voltage_reset_method"]["params"] = {"a": 0.0, "b": 1.0}  # resets above any threshold
+    no_cut = dict(osb_body(4), spike_cut_length=0)
+    nine = copy.deepcopy(osb_body(3))
+    nine.update(
+        asc_tau_array=[0.003 * (i + 1) for i in range(9)],
+        asc_amp_array=[(-1) ** i * 1e-11 * (i + 1) for i in range(9)],
+        init_AScurrents=[0.0] * 9,
+        coeffs=dict(nine["coeffs"], asc_amp_array=[1.0] * 9),
+    )
+    nine["AScurrent_reset_method"]["params"]["r"] = [1.0] * 9  # numpy sums 8 or more values 8 ways
+    none_reset = dict(copy.deepcopy(osb_body(1)), init_AScurrents=[1e-12, 0.0])
+    none_reset["AScurrent_dynamics_method"] = {"name": "exp", "params": {}}  # currents that reset "none" cannot hold
+    return {"bad reset": bad_reset, "no cut": no_cut, "nine currents": nine, "none reset": none_reset}

@@ -17,17 +17,24 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from celltypes.science.errors import InvalidFileError
+from celltypes.science import stimuli
+from celltypes.science.errors import InvalidFileError, ScienceError
 from celltypes.science.glif import GlifConfig, load_config, rheobase, simulate
-from tests.glif_cases import case_name, demo_glif_config_paths, raw_body, source_name, stimulus_cases
+from tests.glif_cases import (
+    LACKING_B_SPIKE,
+    case_name,
+    demo_glif_config_paths,
+    raw_body,
+    source_name,
+    stimulus_cases,
+    synthetic_bodies,
+)
 
 pytestmark = pytest.mark.compat
 
 RUNNER = Path(__file__).with_name("glif_sdk_runner.py")
 PATHS = demo_glif_config_paths()
 RELATIVE_TOLERANCE = 1e-6
-# Configs from 2015 whose threshold_reset_method "three_components" lacks b_spike (SOURCES.md).
-LACKING_B_SPIKE = {"OSB 472308324", "OSB 472455459", "OSB 473875489", "OSB 480633674"}
 ROWS: list[str] = []
 
 
@@ -94,7 +101,37 @@ def test_every_demo_config_is_run_or_refused(sdk_runs):
     assert {source_name(path) for path in PATHS} == {"OSB", "Teeter", "bmtk"}
     assert len(sdk_runs) == len(PATHS) >= 97
     refused = {name for name, runs in sdk_runs.items() if runs[0]["label"] == "refused config"}
-    assert refused == LACKING_B_SPIKE
+    assert refused == set(LACKING_B_SPIKE)
+
+
+def test_synthetic_edge_cases_match_the_allensdk(sdk_python, tmp_path):
+    bodies = synthetic_bodies()
+    jobs = []
+    for number, body in enumerate(bodies.values()):
+        stimulus = stimuli.long_square(amplitude=200e-12, start=0.05, duration=0.25, total=0.3, dt=body["dt"])
+        np.save(tmp_path / f"{number}.npy", stimulus)
+        jobs.append({"id": str(number), "config": body, "stimulus": str(tmp_path / f"{number}.npy"), "dt": body["dt"]})
+    (tmp_path / "jobs.json").write_text(json.dumps(jobs))
+    done = subprocess.run(
+        [str(sdk_python), str(RUNNER), str(tmp_path / "jobs.json"), str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    for job, (label, body) in zip(jobs, bodies.items(), strict=True):
+        config = GlifConfig.from_dict(body)
+        run = {**job, "label": label, "sdk": summary[job["id"]], "npz": tmp_path / f"{job['id']}.npz"}
+        if label == "none reset":
+            assert summary[job["id"]] == {"error": "Exception: You are running a LIF but the AScurrents are not zero!"}
+            with pytest.raises(ScienceError, match="non-zero after-spike currents"):
+                simulate(config, np.load(job["stimulus"]))
+            continue
+        assert "error" not in run["sdk"], run["sdk"]
+        _compare(config, f"synthetic {label}", run)
+    assert simulate(GlifConfig.from_dict(bodies["bad reset"]), np.load(jobs[0]["stimulus"])).stopped_at_step
 
 
 def _compare(config: GlifConfig, name: str, run: dict) -> None:

@@ -23,23 +23,30 @@ from celltypes.science.glif import (
     METHOD_KINDS,
     METHODS,
     GlifConfig,
+    kernel,
     load_config,
     rheobase,
     simulate,
 )
-from tests.glif_cases import DEMO, REPO, case_name, demo_glif_config_paths, raw_body
+from tests.glif_cases import (
+    LACKING_B_SPIKE,
+    OSB_BY_LEVEL,
+    OSB_GLIF,
+    REPO,
+    case_name,
+    demo_glif_config_paths,
+    osb_body,
+    raw_body,
+    synthetic_bodies,
+)
 
-OSB = DEMO / "OpenSourceBrain_AllenInstituteNeuroML" / "CellTypesDatabase" / "models" / "GLIF"
-# One OSB bundle per level (all wrapped {"<model id>": {...}} files), and a plain 2015 file.
-BY_LEVEL = {1: "566302725", 2: "566288171", 3: "566291897", 4: "566283879", 5: "566283540"}
-PLAIN = OSB / "480629471" / "neuron_config.json"
-LACKING_B_SPIKE = OSB / "472308324" / "neuron_config.json"
+PLAIN = OSB_GLIF / "480629471" / "neuron_config.json"  # a plain (unwrapped) 2015 file
 # Spikes for a 200 pA step from 0.1 to 1.1 s (1.2 s at the config's dt); the AllenSDK gives the same.
 SPIKES_AT_200_PA = {1: 27, 2: 59, 3: 97, 4: 17, 5: 42}
 
 
 def osb(level: int) -> GlifConfig:
-    return load_config(OSB / BY_LEVEL[level] / "neuron_config.json")
+    return load_config(OSB_GLIF / OSB_BY_LEVEL[level] / "neuron_config.json")
 
 
 def square_200_pa(config: GlifConfig) -> np.ndarray:
@@ -48,7 +55,7 @@ def square_200_pa(config: GlifConfig) -> np.ndarray:
 
 def synthetic(level: int = 1, **changes) -> dict:
     """A real OSB config's body with ``changes`` applied (synthetic where changed)."""
-    body = copy.deepcopy(raw_body(OSB / BY_LEVEL[level] / "neuron_config.json"))
+    body = copy.deepcopy(osb_body(level))
     for key, value in changes.items():
         body[key] = value
     return body
@@ -66,15 +73,16 @@ def test_every_demo_config_loads_except_the_four_lacking_b_spike():
         except InvalidFileError as error:
             refused[case_name(path)] = str(error)
     assert len(paths) == 97
-    assert sorted(refused) == ["OSB 472308324", "OSB 472455459", "OSB 473875489", "OSB 480633674"]
+    assert sorted(refused) == sorted(LACKING_B_SPIKE)
     for message in refused.values():
         assert "threshold_reset_method" in message and "needs parameter b_spike, which this config lacks" in message
 
 
 def test_the_missing_b_spike_error_names_the_file_and_the_method():
+    path = OSB_GLIF / "472308324" / "neuron_config.json"
     with pytest.raises(InvalidFileError) as raised:
-        load_config(LACKING_B_SPIKE)
-    assert raised.value.path == str(LACKING_B_SPIKE)
+        load_config(path)
+    assert raised.value.path == str(path)
     assert raised.value.where == "threshold_reset_method.params"
     assert "'three_components' needs parameter b_spike" in str(raised.value)
 
@@ -83,7 +91,7 @@ def test_wrapped_and_plain_files_read_and_write_back_unchanged():
     wrapped = osb(5)
     assert wrapped.model_id == "566283540"
     assert wrapped.El_reference == pytest.approx(-0.07304918416341143)
-    assert wrapped.to_dict(wrapped=True) == json.loads((OSB / "566283540" / "neuron_config.json").read_text())
+    assert wrapped.to_dict(wrapped=True) == json.loads((OSB_GLIF / "566283540" / "neuron_config.json").read_text())
     assert GlifConfig.from_dict(wrapped.to_dict()) == GlifConfig.from_dict(wrapped.to_dict(wrapped=False))
     plain = load_config(PLAIN)
     assert plain.model_id is None and plain.El_reference is None
@@ -123,7 +131,7 @@ def test_methods_registry_is_exactly_the_names_in_the_demo_configs():
 
 
 def test_the_five_levels_simulated_here_use_every_method():
-    used = {(kind, osb(level).method(kind).name) for level in BY_LEVEL for kind in METHOD_KINDS}
+    used = {(kind, osb(level).method(kind).name) for level in OSB_BY_LEVEL for kind in METHOD_KINDS}
     assert used == {(kind, name) for kind in METHOD_KINDS for name in METHODS[kind]}
 
 
@@ -186,7 +194,7 @@ def test_a_file_that_is_not_json_names_the_line(tmp_path):
 # --- simulating --------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("level", sorted(BY_LEVEL))
+@pytest.mark.parametrize("level", sorted(OSB_BY_LEVEL))
 def test_spike_counts_at_200_pa(level):
     config = osb(level)
     result = simulate(config, square_200_pa(config))
@@ -254,7 +262,7 @@ def test_the_spike_cut_stays_in_steps_at_another_dt():
 
 
 @pytest.mark.skipif(not HAS_NUMBA, reason="numba is not installed: only the Python loop exists")
-@pytest.mark.parametrize("level", sorted(BY_LEVEL))
+@pytest.mark.parametrize("level", sorted(OSB_BY_LEVEL))
 def test_compiled_and_python_loops_give_identical_bits(level):
     config = osb(level)
     noise = stimuli.pink_noise(mean=150e-12, cv=0.4, start=0.05, duration=0.25, total=0.3, dt=config.dt, seed=3)
@@ -268,9 +276,7 @@ def test_compiled_and_python_loops_give_identical_bits(level):
 def test_a_reset_above_threshold_stops_the_run_as_the_sdk_does():
     """Synthetic: a v_before reset to 1 V lands above any threshold; the SDK writes the reset state for 5 more
     steps after the cut and leaves the rest NaN."""
-    body = synthetic(2)
-    body["voltage_reset_method"]["params"] = {"a": 0.0, "b": 1.0}
-    config = GlifConfig.from_dict(body)
+    config = GlifConfig.from_dict(synthetic_bodies()["bad reset"])
     result = simulate(config, square_200_pa(config))
     assert result.spike_count == 1
     resume = int(result.spike_steps[0]) + config.spike_cut_length
@@ -279,27 +285,29 @@ def test_a_reset_above_threshold_stops_the_run_as_the_sdk_does():
     assert np.isnan(result.voltage[resume + 6 :]).all()
 
 
+def test_without_a_cut_the_reset_is_written_at_the_spike_step():
+    config = GlifConfig.from_dict(synthetic_bodies()["no cut"])
+    result = simulate(config, square_200_pa(config))
+    assert result.spike_count > SPIKES_AT_200_PA[4]
+    assert not np.isnan(result.voltage).any()
+    first = int(result.spike_steps[0])
+    a, b = config.voltage_reset_method.params["a"], config.voltage_reset_method.params["b"]
+    assert result.voltage[first] == pytest.approx(a * result.interpolated_spike_voltage[0] + b, abs=2e-3)
+
+
 def test_non_zero_currents_at_a_none_reset_raise():
-    """Synthetic: after-spike currents that decay ("exp") from a non-zero start but reset with "none"."""
-    body = synthetic(1, init_AScurrents=[1e-12, 0.0])
-    body["AScurrent_dynamics_method"] = {"name": "exp", "params": {}}
-    config = GlifConfig.from_dict(body)
+    config = GlifConfig.from_dict(synthetic_bodies()["none reset"])
     with pytest.raises(ScienceError, match="'none' met non-zero after-spike currents"):
         simulate(config, square_200_pa(config))
 
 
 def test_more_than_seven_currents_sum_in_numpys_pairwise_order():
-    """Synthetic: nine after-spike currents (numpy switches to 8 partial sums from 8 values on)."""
-    taus = [0.003 * (i + 1) for i in range(9)]
-    amps = [(-1) ** i * 1e-11 * (i + 1) for i in range(9)]
-    body = synthetic(
-        3, asc_tau_array=taus, asc_amp_array=amps, init_AScurrents=[0.0] * 9, coeffs={"asc_amp_array": [1.0] * 9}
-    )
-    body["AScurrent_reset_method"]["params"]["r"] = [1.0] * 9
-    config = GlifConfig.from_dict(body)
+    config = GlifConfig.from_dict(synthetic_bodies()["nine currents"])
     result = simulate(config, square_200_pa(config))
     assert result.after_spike_currents.shape[1] == 9
     assert result.spike_count > 0
+    currents = np.array([0.1, 0.2, 0.3, 1e16, -1e16, 0.4, 0.5, 0.6, 0.7])
+    assert kernel.pairwise_sum(currents.tolist(), 9) == np.sum(currents) != sum(currents.tolist())
     if HAS_NUMBA:
         python = simulate(config, square_200_pa(config), compiled=False)
         assert np.array_equal(result.voltage, python.voltage, equal_nan=True)
@@ -345,7 +353,7 @@ def test_without_numba_the_python_loop_runs_and_agrees():
         "stim = stimuli.long_square(amplitude=200e-12, start=0.1, duration=1.0, total=1.2, dt=config.dt);"
         "print(HAS_NUMBA, simulate(config, stim).spike_count)"
     )
-    path = OSB / BY_LEVEL[5] / "neuron_config.json"
+    path = OSB_GLIF / OSB_BY_LEVEL[5] / "neuron_config.json"
     done = subprocess.run(
         [sys.executable, "-c", code, str(REPO), str(path)], capture_output=True, text=True, timeout=120, check=False
     )
