@@ -83,10 +83,15 @@ def _linear_part(x: Array, y: Array, k: float) -> tuple[float, float, float]:
     e = np.exp(-k * x)
     e_mean, y_mean = e.mean(), y.mean()
     de, dy = e - e_mean, y - y_mean
-    spread = float(de @ de)
-    a = float(de @ dy) / spread if spread > 0 else 0.0
+    spread = _dot(de, de)
+    a = _dot(de, dy) / spread if spread > 0 else 0.0
     residual = dy - a * de
-    return a, y_mean - a * e_mean, float(residual @ residual)
+    return a, y_mean - a * e_mean, _dot(residual, residual)
+
+
+def _dot(a: Array, b: Array) -> float:
+    """Inner product without BLAS (whose threads cost more than the sum for these sizes)."""
+    return float(np.einsum("i,i", a, b))
 
 
 def _best_rate(x: Array, y: Array) -> float:
@@ -155,5 +160,5 @@ def input_resistance(
 def line_slope(x: Array, y: Array) -> float:
     """Least-squares slope of y against x (nan for fewer than two distinct x)."""
     dx = x - x.mean()
-    spread = float(dx @ dx)
-    return float(dx @ (y - y.mean())) / spread if spread > 0 else math.nan
+    spread = _dot(dx, dx)
+    return _dot(dx, y - y.mean()) / spread if spread > 0 else math.nan

@@ -8,7 +8,7 @@ uniformly sampled and increasing.
 padding of 15 samples, steady-state initial conditions), computed here without scipy: the two passes are one
 multiplication by |H|² in the frequency domain, and the one place where the backward pass differs from that
 product (its start at the right end, held at the forward output's last value) is corrected exactly with the
-filter's impulse response. The result equals scipy's to about 1e-13 of the signal's scale.
+filter's impulse response. The result equals scipy's to about 1e-12 of the signal's scale.
 """
 
 from __future__ import annotations
