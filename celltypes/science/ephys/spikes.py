@@ -21,7 +21,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .registry import Feature, registrar
-from .timeseries import bessel_filtfilt, check_time, time_index
+from .timeseries import BesselLowpass, check_time, time_index
 
 NONE = -1  # an undefined spike index
 DIRECT, DETOUR = "direct", "detour"
@@ -114,11 +114,10 @@ def detect_spikes(
             raise ValueError(f"i must have the shape of v (got {i.shape} and {v.shape})")
     if not np.all(np.isfinite(v)):
         raise ValueError("v holds NaN or infinite values")
-    cutoffs = [c * 1e3 for c in (params.filter_khz, params.heavy_filter_khz) if c]
-    filtered = bessel_filtfilt(v, 1.0 / dt, *cutoffs) if cutoffs else []
+    cutoffs = tuple(c * 1e3 for c in (params.filter_khz, params.heavy_filter_khz) if c)
+    lowpass = BesselLowpass(v, 1.0 / dt, cutoffs) if cutoffs else None
     dt_steps = np.diff(t)
-    dvdt = 1e-3 * np.diff(filtered[0] if params.filter_khz else v) / dt_steps
-    heavy = 1e-3 * np.diff(filtered[-1] if params.heavy_filter_khz else v) / dt_steps
+    dvdt = 1e-3 * np.diff(lowpass(params.filter_khz * 1e3) if params.filter_khz else v) / dt_steps
 
     start_index = time_index(t, t[0] if start is None else start)
     end_index = time_index(t, t[-1] if end is None else end)
@@ -139,6 +138,8 @@ def detect_spikes(
     upstrokes = _upstrokes(dvdt, thresholds, peaks)
     troughs = _troughs(v, thresholds, peaks, clipped, end_index)
     downstrokes = _downstrokes(dvdt, peaks, troughs)
+    # the heavily filtered dV/dt (ADP search) is only needed once there are spikes
+    heavy = 1e-3 * np.diff(lowpass(params.heavy_filter_khz * 1e3) if params.heavy_filter_khz else v) / dt_steps
     details = _trough_details(t, v, dvdt, heavy, thresholds, peaks, clipped, end_index, params)
     fast_troughs, adps, slow_troughs, isi_types, clipped = details
     widths = _widths(t, v, thresholds, peaks, fast_troughs, clipped)

@@ -131,32 +131,47 @@ def _power_response(cutoff_hz: float, sample_rate_hz: float, size: int) -> NDArr
     return np.abs(h) ** 2
 
 
+class BesselLowpass:
+    """One sweep ready to be low-passed (zero-phase 4-pole Bessel, as ``scipy.signal.filtfilt``) at any of
+    ``cutoffs_hz``: the padded signal is transformed once, each cutoff costs one inverse transform, on demand.
+    """
+
+    def __init__(self, v: NDArray[np.float64], sample_rate_hz: float, cutoffs_hz: tuple[float, ...]) -> None:
+        n, pad = len(v), FILTFILT_PADLEN
+        if n <= pad:
+            raise ValueError(f"a sweep needs more than {pad} samples to be filtered (got {n})")
+        self.sample_rate_hz, self.n = sample_rate_hz, n
+        self.lead = max(len(_impulse_response(c, sample_rate_hz)) for c in cutoffs_hz)
+        self.offset = float(v[0])
+        x = np.asarray(v, dtype=np.float64) - self.offset
+        # scipy's odd extension, then a constant run standing for the forward pass's steady-state start
+        ext = np.concatenate((2 * x[0] - x[pad:0:-1], x, 2 * x[-1] - x[-2 : -pad - 2 : -1]))
+        self.end = self.lead + len(ext)
+        self.size = _fast_length(self.end + self.lead)
+        self.padded = np.zeros(self.size)
+        self.padded[: self.lead] = ext[0]
+        self.padded[self.lead : self.end] = ext
+        self.spectrum = np.fft.rfft(self.padded)
+
+    def __call__(self, cutoff_hz: float) -> NDArray[np.float64]:
+        """v low-passed at ``cutoff_hz`` (len(v) samples)."""
+        h = _impulse_response(cutoff_hz, self.sample_rate_hz)
+        if len(h) > self.lead:
+            raise ValueError(f"{cutoff_hz} Hz was not among the cutoffs this filter was prepared for")
+        gain = _power_response(cutoff_hz, self.sample_rate_hz, self.size)
+        both = np.fft.irfft(self.spectrum * gain, self.size)
+        _correct_backward_start(both, self.padded, h, self.end)
+        first = self.lead + FILTFILT_PADLEN
+        return both[first : first + self.n] + self.offset
+
+
 def bessel_filtfilt(v: NDArray[np.float64], sample_rate_hz: float, *cutoffs_hz: float) -> list[NDArray[np.float64]]:
     """Zero-phase 4-pole Bessel low-pass of ``v`` at each cutoff (Hz), as ``scipy.signal.filtfilt`` computes it.
 
     One FFT of the padded signal serves all cutoffs. Returns one array per cutoff, each ``len(v)`` long.
     """
-    n, pad = len(v), FILTFILT_PADLEN
-    if n <= pad:
-        raise ValueError(f"a sweep needs more than {pad} samples to be filtered (got {n})")
-    responses = [_impulse_response(c, sample_rate_hz) for c in cutoffs_hz]
-    lead = max(len(h) for h in responses)
-    offset = float(v[0])
-    x = np.asarray(v, dtype=np.float64) - offset
-    # scipy's odd extension, then a constant run standing for the forward pass's steady-state start
-    ext = np.concatenate((2 * x[0] - x[pad:0:-1], x, 2 * x[-1] - x[-2 : -pad - 2 : -1]))
-    m = lead + len(ext)
-    size = _fast_length(m + lead)
-    padded = np.zeros(size)
-    padded[:lead] = ext[0]
-    padded[lead:m] = ext
-    spectrum = np.fft.rfft(padded)
-    out = []
-    for cutoff, h in zip(cutoffs_hz, responses, strict=True):
-        both = np.fft.irfft(spectrum * _power_response(cutoff, sample_rate_hz, size), size)
-        _correct_backward_start(both, padded, h, m)
-        out.append(both[lead + pad : lead + pad + n] + offset)
-    return out
+    lowpass = BesselLowpass(v, sample_rate_hz, cutoffs_hz)
+    return [lowpass(c) for c in cutoffs_hz]
 
 
 def _correct_backward_start(both: NDArray[np.float64], padded: NDArray[np.float64], h: NDArray, m: int) -> None:

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from celltypes.science.ephys.timeseries import (
+    BesselLowpass,
     bessel_filtfilt,
     bessel_lowpass,
     calculate_dvdt,
@@ -94,6 +95,14 @@ def test_bessel_filtfilt_serves_several_cutoffs_from_one_transform() -> None:
     both = bessel_filtfilt(x, 50e3, 10e3, 1e3)
     assert [len(y) for y in both] == [700, 700]
     np.testing.assert_allclose(both[1], bessel_filtfilt(x, 50e3, 1e3)[0], atol=1e-12)
+
+
+def test_prepared_lowpass_filters_on_demand_only_at_its_cutoffs() -> None:
+    x = np.cumsum(np.random.default_rng(5).normal(0, 1, 700))
+    lowpass = BesselLowpass(x, 50e3, (10e3,))
+    np.testing.assert_array_equal(lowpass(10e3), bessel_filtfilt(x, 50e3, 10e3)[0])
+    with pytest.raises(ValueError, match="not among the cutoffs"):
+        lowpass(1e3)
 
 
 def test_bessel_filtfilt_keeps_a_constant_and_is_zero_phase() -> None:
