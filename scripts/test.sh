@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 VENV="${VENV:-.venv}"
 scripts/bootstrap.sh --dev
 scripts/make_sdk_venv.sh
+scripts/make_ipfx_venv.sh
 scripts/ensure_system_packages.sh
 echo "database: ${DATABASE_URL:-sqlite (default)}"
 set +e

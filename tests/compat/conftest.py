@@ -1,5 +1,5 @@
-"""The AllenSDK lives in its own venv (scripts/make_sdk_venv.sh); without it these tests fail, unless
-CELLTYPES_SKIP_COMPAT=1 says to skip them."""
+"""The AllenSDK and ipfx live in their own venvs (scripts/make_sdk_venv.sh, scripts/make_ipfx_venv.sh);
+without them these tests fail, unless CELLTYPES_SKIP_COMPAT=1 says to skip them."""
 
 import os
 from pathlib import Path
@@ -15,6 +15,18 @@ def sdk_python() -> Path:
     python = venv / "bin" / "python"
     if not python.exists():
         message = f"AllenSDK venv not found at {venv}: run scripts/make_sdk_venv.sh (or CELLTYPES_SKIP_COMPAT=1)"
+        if os.environ.get("CELLTYPES_SKIP_COMPAT") == "1":
+            pytest.skip(message)
+        pytest.fail(message)
+    return python
+
+
+@pytest.fixture(scope="session")
+def ipfx_python() -> Path:
+    venv = Path(os.environ.get("IPFX_VENV", REPO / ".ipfxvenv"))
+    python = venv / "bin" / "python"
+    if not python.exists():
+        message = f"ipfx venv not found at {venv}: run scripts/make_ipfx_venv.sh (or CELLTYPES_SKIP_COMPAT=1)"
         if os.environ.get("CELLTYPES_SKIP_COMPAT") == "1":
             pytest.skip(message)
         pytest.fail(message)
