@@ -93,8 +93,16 @@ def neuron_unavailable_reason() -> str | None:
     return None
 
 
-def compiled_mechanisms(modfiles_dir: str | os.PathLike[str], cache_dir: str | os.PathLike[str]) -> CompiledMechanisms:
-    """The build of ``modfiles_dir`` under ``cache_dir``, compiling it first if no process has yet."""
+def compiled_mechanisms(
+    modfiles_dir: str | os.PathLike[str],
+    cache_dir: str | os.PathLike[str],
+    *,
+    nrnivmodl: str | os.PathLike[str] | None = None,
+) -> CompiledMechanisms:
+    """The build of ``modfiles_dir`` under ``cache_dir``, compiling it first if no process has yet.
+
+    ``nrnivmodl`` names the compiler when it is not NEURON's own (see :func:`nrnivmodl_path`).
+    """
     digest = mechanisms_digest(modfiles_dir)
     cache = Path(cache_dir)
     cache.mkdir(parents=True, exist_ok=True)
@@ -102,7 +110,8 @@ def compiled_mechanisms(modfiles_dir: str | os.PathLike[str], cache_dir: str | o
     if not final.exists():
         with _exclusive_lock(cache / f"{digest}.lock"):
             if not final.exists():
-                _compile_into(final, mod_files(modfiles_dir), digest)
+                compiler = Path(nrnivmodl) if nrnivmodl else nrnivmodl_path()
+                _compile_into(final, mod_files(modfiles_dir), digest, compiler)
     return CompiledMechanisms(digest=digest, directory=final, library=_library_in(final))
 
 
@@ -141,8 +150,7 @@ def _exclusive_lock(path: Path) -> Iterator[None]:
         os.close(handle)  # closing releases the lock
 
 
-def _compile_into(final: Path, files: list[Path], digest: str) -> None:
-    compiler = nrnivmodl_path()
+def _compile_into(final: Path, files: list[Path], digest: str, compiler: Path) -> None:
     build = Path(tempfile.mkdtemp(prefix=f".build-{digest[:12]}-", dir=final.parent))
     try:
         sources = build / "modfiles"

@@ -33,7 +33,7 @@ from numpy.typing import NDArray
 from ..swc import read_swc
 from . import child
 from .errors import ModelError, NeuronUnavailableError, RunFailedError, RunTimeoutError
-from .mechanisms import compiled_mechanisms, neuron_unavailable_reason
+from .mechanisms import compiled_mechanisms, mod_files, neuron_unavailable_reason
 from .model import AxonType, BiophysicalFit, ModelType
 from .spikes import spike_times
 from .stimulus import Stimulus
@@ -85,14 +85,15 @@ def run_model(
     fitted on, ``modfiles_dir`` the model's ``.mod`` files, compiled once into ``mechanisms_cache_dir``.
     ``on_progress`` gets the fraction of simulated time done, every 1 % (it runs in the caller's thread).
     """
-    reason = neuron_unavailable_reason()
-    if reason:
-        raise NeuronUnavailableError(reason)
     document = _fit_document(fit)
     model_type = _choice(ModelType, model_type, "model type")
     axon_type = _choice(AxonType, axon_type, "axon type")
     BiophysicalFit.from_dict(document).check_for(model_type)
     read_swc(swc_path)  # a broken SWC fails here with its line, not inside NEURON
+    mod_files(modfiles_dir)
+    reason = neuron_unavailable_reason()
+    if reason:
+        raise NeuronUnavailableError(reason)
     mechanisms = compiled_mechanisms(modfiles_dir, mechanisms_cache_dir)
 
     started = time.monotonic()
