@@ -150,7 +150,19 @@ def _exclusive_lock(path: Path) -> Iterator[None]:
         os.close(handle)  # closing releases the lock
 
 
+def missing_build_tools() -> list[str]:
+    """What nrnivmodl needs and this machine lacks: ``make`` and a C++ compiler (``$CXX``, c++ or g++)."""
+    missing = [] if shutil.which("make") else ["make"]
+    compilers = [os.environ.get("CXX") or "", "c++", "g++"]
+    if not any(name and shutil.which(name) for name in compilers):
+        missing.append("a C++ compiler")
+    return missing
+
+
 def _compile_into(final: Path, files: list[Path], digest: str, compiler: Path) -> None:
+    if missing := missing_build_tools():
+        needed = " and ".join(missing)
+        raise MechanismCompileError(f"cannot compile mechanisms here: {needed} not found (apt-get install make g++)")
     build = Path(tempfile.mkdtemp(prefix=f".build-{digest[:12]}-", dir=final.parent))
     try:
         sources = build / "modfiles"

@@ -276,6 +276,15 @@ def test_a_failed_compile_says_why_and_leaves_nothing_behind(tmp_path, monkeypat
     assert [p.name for p in cache.iterdir()] == [f"{mechanisms_digest(modfiles)}.lock"]
 
 
+def test_without_make_or_a_compiler_the_reason_is_given_before_compiling(tmp_path, monkeypatch):
+    compiler = _fake_compiler(tmp_path, monkeypatch)
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    monkeypatch.delenv("CXX", raising=False)
+    with pytest.raises(MechanismCompileError, match="make and a C[+][+] compiler not found"):
+        compiled_mechanisms(MODFILES, tmp_path / "cache", nrnivmodl=compiler)
+    assert not (tmp_path / "count").exists()
+
+
 # --- fits, stimuli, spikes ---------------------------------------------------------------------------------
 
 
