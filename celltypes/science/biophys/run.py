@@ -32,7 +32,7 @@ from numpy.typing import NDArray
 
 from ..swc import read_swc
 from . import child
-from .errors import ModelError, NeuronUnavailableError, RunFailedError, RunTimeoutError
+from .errors import BiophysError, ModelError, NeuronUnavailableError, RunFailedError, RunTimeoutError
 from .mechanisms import compiled_mechanisms, mod_files, neuron_unavailable_reason
 from .model import AxonType, BiophysicalFit, ModelType
 from .spikes import spike_times
@@ -85,6 +85,8 @@ def run_model(
     fitted on, ``modfiles_dir`` the model's ``.mod`` files, compiled once into ``mechanisms_cache_dir``.
     ``on_progress`` gets the fraction of simulated time done, every 1 % (it runs in the caller's thread).
     """
+    if not isinstance(stimulus, Stimulus):
+        raise BiophysError(f"stimulus must be a Stimulus (square_step or from_sweep), not {type(stimulus).__name__}")
     document = _fit_document(fit)
     model_type = _choice(ModelType, model_type, "model type")
     axon_type = _choice(AxonType, axon_type, "axon type")
