@@ -10,7 +10,7 @@ set -euo pipefail
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 SDK_VENV="${SDK_VENV:-$REPO_ROOT/.sdkvenv}"
 PYTHON="${PYTHON:-python3}"
-CHECK='import allensdk; from allensdk.core.cell_types_cache import CellTypesCache; from allensdk.core.nwb_data_set import NwbDataSet'
+CHECK='import allensdk, neuron; from allensdk.core.cell_types_cache import CellTypesCache; from allensdk.core.nwb_data_set import NwbDataSet'
 
 if [ -x "$SDK_VENV/bin/python" ] && "$SDK_VENV/bin/python" -c "$CHECK" >/dev/null 2>&1; then
     echo "AllenSDK venv already usable: $SDK_VENV"
@@ -39,6 +39,8 @@ step "${pip[@]}" install --no-deps allensdk==2.16.2
 # resulting "allensdk requires ..." notices from pip are harmless (allen-api-protocol.md §6).
 step "${pip[@]}" install requests requests-toolbelt simplejson six jinja2 h5py "numpy<2" "pandas<3" \
     pynwb SimpleITK xarray
+# NEURON, for the biophysical reference test (the SDK builds the model; tests/compat/test_biophys_reference.py).
+step "${pip[@]}" install neuron==9.0.2
 
 if ! "$SDK_VENV/bin/python" -c "$CHECK"; then
     echo "ERROR: AllenSDK still does not import in $SDK_VENV" >&2
