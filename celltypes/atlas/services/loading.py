@@ -36,6 +36,7 @@ from celltypes.atlas.models import (
     WellKnownFile,
     WellKnownFileType,
 )
+from celltypes.atlas.services.loaded_rows import stale_rows_delete
 from celltypes.atlas.services.minted_ids import IdMinter
 from celltypes.atlas.services.versions import atlas_version_bump
 from celltypes.atlas.structures import STRUCTURE_NAMES
@@ -73,6 +74,30 @@ RECONSTRUCTION_COLUMNS = [
 ]
 EPHYS_FEATURE_COLUMNS = [f.name for f in EphysFeature._meta.concrete_fields if f.name not in ("id", "specimen")]
 SWEEP_COLUMNS = [f.name for f in EphysSweep._meta.concrete_fields if f.name not in ("id", "specimen", "sampling_rate")]
+
+
+# The tables load_demo writes, in writing order (a row's foreign keys point to tables before it), and its links.
+LOADED_MODELS = (
+    Organism,
+    WellKnownFileType,
+    NeuronalModelTemplate,
+    Product,
+    TransgenicLine,
+    SpecimenTag,
+    CellReporter,
+    Structure,
+    Donor,
+    EphysResult,
+    Specimen,
+    CellSomaLocation,
+    EphysFeature,
+    EphysSweep,
+    NeuronReconstruction,
+    NeuronalModel,
+    WellKnownFile,
+    ApiCellTypesSpecimenDetail,
+)
+LINK_TABLES = (Specimen.products.through, Specimen.specimen_tags.through, Donor.transgenic_lines.through)
 
 
 @dataclass
@@ -643,27 +668,8 @@ class DemoLoader:
 
     def _write(self) -> None:
         self.mint.save()
-        order = [
-            Organism,
-            WellKnownFileType,
-            NeuronalModelTemplate,
-            Product,
-            TransgenicLine,
-            SpecimenTag,
-            CellReporter,
-            Structure,
-            Donor,
-            EphysResult,
-            Specimen,
-            CellSomaLocation,
-            EphysFeature,
-            EphysSweep,
-            NeuronReconstruction,
-            NeuronalModel,
-            WellKnownFile,
-            ApiCellTypesSpecimenDetail,
-        ]
-        for model in order:
+        self._sweep_numbers_free()
+        for model in LOADED_MODELS:
             objs = list(self.rows.by_model.get(model, {}).values())
             if not objs:
                 continue
@@ -677,13 +683,27 @@ class DemoLoader:
                 unique_fields=[model._meta.pk.name] if update else None,
                 update_fields=update or None,
             )
-        for through, pairs in self.rows.links.items():
-            fk_names = [f.name for f in through._meta.concrete_fields if not f.primary_key]
+        for through in LINK_TABLES:
+            first, second = (f.attname for f in through._meta.concrete_fields if not f.primary_key)
             through.objects.bulk_create(
-                [through(**{f"{fk_names[0]}_id": a, f"{fk_names[1]}_id": b}) for a, b in sorted(pairs)],
+                [through(**{first: a, second: b}) for a, b in sorted(self.rows.links[through])],
                 batch_size=1000,
                 ignore_conflicts=True,
             )
+        gone = stale_rows_delete(
+            rows={model: self.rows.by_model.get(model, {}).keys() for model in LOADED_MODELS},
+            links={through: self.rows.links[through] for through in LINK_TABLES},
+        )
+        transaction.on_commit(lambda: [filestore.well_known_file_path(pk).unlink(missing_ok=True) for pk in gone])
+
+    def _sweep_numbers_free(self) -> None:
+        """Delete held sweeps that have a sweep number this load gives another sweep id (one sweep per number)."""
+        sweeps = self.rows.by_model.get(EphysSweep, {})
+        wanted = {(s.specimen_id, s.sweep_number): s.id for s in sweeps.values()}
+        held = EphysSweep.objects.filter(specimen_id__in={s.specimen_id for s in sweeps.values()})
+        numbers = held.values_list("pk", "specimen_id", "sweep_number")
+        taken = [pk for pk, specimen_id, number in numbers if wanted.get((specimen_id, number), pk) != pk]
+        EphysSweep.objects.filter(pk__in=taken).delete()
 
     def _store_files(self) -> int:
         """Copy the demo files into the file store and record their size and sha256 on the rows to be written."""

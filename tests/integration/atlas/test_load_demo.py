@@ -1,6 +1,7 @@
 """load_demo is idempotent, atomic, and reads Allen tables by column name."""
 
 import csv
+import json
 import shutil
 from pathlib import Path
 
@@ -8,8 +9,26 @@ import pytest
 from django.apps import apps
 from django.core.management import CommandError, call_command
 
-from celltypes.atlas.models import ApiCellTypesSpecimenDetail, MintedId, NeuronReconstruction, Specimen, SpecimenTag
-from celltypes.atlas.services.loading import DEMO_DIR, EPHYS_FEATURE_TABLE, SPECIMEN_TABLE, demo_load
+from celltypes.atlas.models import (
+    ApiCellTypesSpecimenDetail,
+    EphysSweep,
+    LoadedRows,
+    MintedId,
+    NeuronReconstruction,
+    Specimen,
+    SpecimenTag,
+    Structure,
+    WellKnownFile,
+)
+from celltypes.atlas.services.loading import (
+    DEMO_DIR,
+    EPHYS_FEATURE_TABLE,
+    LINK_TABLES,
+    LOADED_MODELS,
+    SPECIMEN_TABLE,
+    TABLE_RECONSTRUCTION_COLUMNS,
+    demo_load,
+)
 from celltypes.atlas.services.minted_ids import COLLISION_BASE, LOCAL_ID_BASE, IdMinter, MintedIdError
 from celltypes.atlas.tables import TableError
 
@@ -197,3 +216,65 @@ def test_an_id_registered_meanwhile_by_another_key_fails_loudly():
     MintedId.objects.create(id=pk, kind="tag", key="another key")
     with pytest.raises(MintedIdError, match="already registered"):
         minter.save()
+
+
+GLIF_DIR = "OpenSourceBrain_AllenInstituteNeuroML/CellTypesDatabase/models/GLIF"
+
+
+def _loaded_tables() -> dict[str, list[tuple]]:
+    """Every row load_demo writes, table by table (link tables without their own ids)."""
+    tables = {model._meta.db_table: list(model.objects.order_by("pk").values_list()) for model in LOADED_MODELS}
+    for through in LINK_TABLES:
+        columns = [f.attname for f in through._meta.concrete_fields if not f.primary_key]
+        tables[through._meta.db_table] = sorted(through.objects.values_list(*columns))
+    return tables
+
+
+def _wipe_loaded_tables() -> None:
+    """An empty atlas, as before a first load (the registry of minted ids stays, as ids stay)."""
+    Structure.objects.update(parent=None)
+    for model in reversed(LOADED_MODELS):
+        model.objects.all().delete()
+    LoadedRows.objects.all().delete()
+
+
+def test_loading_a_changed_snapshot_over_an_older_one_equals_a_fresh_load_of_it(demo_copy: Path):
+    def edit(rows):
+        rows = _edit_cell(rows, 313862022, tag__apical="truncated", nrwkf__id="", nr__reconstruction_type="")
+        rows = _edit_cell(rows, 313862022, **{f"nr__{name}": "" for name in TABLE_RECONSTRUCTION_COLUMNS})
+        # 476086391's older tracing 492413624 (SWC 492413626) becomes the current one.
+        rows = _edit_cell(
+            rows,
+            476086391,
+            nrwkf__id="492413626",
+            nr__reconstruction_type="dendrite-only",
+            nr__average_contraction="0.8940342045616699",
+            nr__average_parent_daughter_ratio="0.8597451173530379",
+            line_name="Synthetic-Cre",
+        )
+        index = rows[0].index("specimen__id")
+        return [row for row in rows if row[index] != "485909730"]
+
+    _rewrite(demo_copy / SPECIMEN_TABLE, edit)
+    # Sweep 112 of specimen 470098860 (in two GLIF bundles) gets another, synthetic, id.
+    for model_id in (472451425, 566302725):
+        path = demo_copy / GLIF_DIR / str(model_id) / "ephys_sweeps.json"
+        sweeps = json.loads(path.read_text())
+        next(s for s in sweeps if s["sweep_number"] == 112)["id"] = 1
+        path.write_text(json.dumps(sweeps))
+    demo_load(demo_dir=demo_copy)
+    after_update = _loaded_tables()
+    assert EphysSweep.objects.get(specimen_id=470098860, sweep_number=112).id == 1
+    tags = set(Specimen.objects.get(id=313862022).specimen_tags.values_list("name", flat=True))
+    assert tags == {"dendrite type - spiny", "apical - truncated"}
+    assert not NeuronReconstruction.objects.filter(specimen_id=313862022).exists()
+    assert NeuronReconstruction.objects.get(specimen_id=476086391, superseded=False).id == 492413624
+    assert not WellKnownFile.objects.filter(id=706190755).exists()
+    assert not Specimen.objects.filter(id=485909730).exists()
+
+    _wipe_loaded_tables()
+    demo_load(demo_dir=demo_copy)
+    fresh = _loaded_tables()
+    assert after_update.keys() == fresh.keys()
+    for table, rows in fresh.items():
+        assert after_update[table] == rows, table
