@@ -7,13 +7,14 @@ is an upsert) and atomic (demo_load wraps it in transaction.atomic; any TableErr
 import csv
 import json
 import logging
+import math
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from django.db import connection, transaction
 from django.db import models as dj
-from django.db import transaction
 
 from celltypes.atlas import choices, filestore
 from celltypes.atlas.models import (
@@ -255,18 +256,11 @@ class DemoLoader:
         )
 
     def _detail(self, row: Row, fields: dict, specimen_id: int) -> ApiCellTypesSpecimenDetail:
-        values = {}
-        for column, model_field in fields.items():
-            if column == "specimen__id":
-                continue
-            if column not in row.values:
-                values[model_field.attname] = None
-            elif isinstance(model_field, dj.BigIntegerField):
-                values[model_field.attname] = row.integer(column)
-            elif isinstance(model_field, dj.FloatField):
-                values[model_field.attname] = row.number(column)
-            else:
-                values[model_field.attname] = row.text(column)
+        values = {
+            model_field.attname: _typed(row, column, ApiCellTypesSpecimenDetail, model_field.name)
+            for column, model_field in fields.items()
+            if column != "specimen__id"
+        }
         return ApiCellTypesSpecimenDetail(specimen_id=specimen_id, **values)
 
     def _organism(self, row: Row) -> int:
@@ -534,16 +528,19 @@ class DemoLoader:
             if specimen is None:
                 self.warnings.append(f"model {model_id}: specimen {specimen_id} is not in the cell table; skipped")
                 continue
-            if "glif_neuron_config" in parts:
-                self._glif_model(model_id, specimen, metadata, parts)
-            elif "biophysical_fit" in parts:
-                self._biophysical_model(model_id, specimen, metadata, parts["biophysical_fit"])
+            try:
+                if "glif_neuron_config" in parts:
+                    self._glif_model(model_id, specimen, metadata, parts)
+                elif "biophysical_fit" in parts:
+                    self._biophysical_model(model_id, specimen, metadata, parts["biophysical_fit"])
+            except (AttributeError, KeyError, TypeError, ValueError) as exc:
+                raise TableError(f"{any_row.values['path']}: model {model_id}: malformed record ({exc!r})") from None
             for kind in ("glif_ephys_sweeps", "biophysical_ephys_sweeps"):
                 if kind in parts:
                     self._sweeps(specimen.id, parts[kind])
 
     def _glif_model(self, model_id: int, specimen: Specimen, metadata: dict, parts: dict[str, Row]) -> None:
-        template_id = int(metadata["neuronal_model_template_id"])
+        template_id = self._template_id(int(metadata["neuronal_model_template_id"]))
         self.rows.put(
             NeuronalModel(
                 id=model_id,
@@ -578,9 +575,11 @@ class DemoLoader:
         genome = fit.get("genome") if isinstance(fit, dict) else None
         if not isinstance(genome, list):
             raise TableError(f"{fit_row.values['path']}: not a biophysical fit (no 'genome' list)")
-        template_id = int(
-            metadata.get("neuronal_model_template_id")
-            or (choices.ALL_ACTIVE_TEMPLATE_ID if len(genome) > 30 else choices.PERISOMATIC_TEMPLATE_ID)
+        template_id = self._template_id(
+            int(
+                metadata.get("neuronal_model_template_id")
+                or (choices.ALL_ACTIVE_TEMPLATE_ID if len(genome) > 30 else choices.PERISOMATIC_TEMPLATE_ID)
+            ),
         )
         template = self.rows.get(NeuronalModelTemplate, template_id)
         recon_id = self.current_reconstruction.get(specimen.id)
@@ -611,16 +610,21 @@ class DemoLoader:
             source=source,
         )
 
+    def _template_id(self, template_id: int) -> int:
+        if not self.rows.get(NeuronalModelTemplate, template_id):
+            raise ValueError(f"neuronal model template {template_id} is not one of Allen's templates")
+        return template_id
+
     def _sweeps(self, specimen_id: int, row: Row) -> None:
         records = self._json(row)
         if not isinstance(records, list):
             raise TableError(f"{row.values['path']}: expected a list of EphysSweep records")
         for index, record in enumerate(records):
-            try:
-                values = {name: record.get(name) for name in SWEEP_COLUMNS}
-                self.rows.put(EphysSweep(id=int(record["id"]), specimen_id=specimen_id, **values))
-            except (KeyError, TypeError, ValueError) as exc:
-                raise TableError(f"{row.values['path']}: record {index}: {exc!r}") from None
+            where = f"{row.values['path']}: record {index}"
+            if not isinstance(record, dict):
+                raise TableError(f"{where}: expected an EphysSweep object, got {type(record).__name__}")
+            values = {name: _json_typed(record, name, EphysSweep, where) for name in ("id", *SWEEP_COLUMNS)}
+            self.rows.put(EphysSweep(specimen_id=specimen_id, **values))
 
     def _nwb_specimens(self, manifest: list[Row]) -> None:
         from celltypes.atlas.services.nwb_specimens import nwb_specimen_rows
@@ -715,15 +719,39 @@ class DemoLoader:
 
 
 def _typed(row: Row, column: str, model: type[dj.Model], name: str | None = None) -> object:
-    """Column `column` of `row` as the Python value of `model`'s field `name` (default: the column's name)."""
+    """Column `column` of `row` as the Python value of `model`'s field `name` (default: the column's name);
+    an integer must fit the database column."""
     model_field = model._meta.get_field(name or column)
     if isinstance(model_field, dj.BooleanField):
         return row.boolean(column)
     if isinstance(model_field, dj.FloatField):
         return row.number(column)
     if isinstance(model_field, dj.IntegerField):
-        return row.integer(column)
+        return row.integer(column, connection.ops.integer_field_range(model_field.get_internal_type()))
     return row.text(column)
+
+
+def _json_typed(record: dict, name: str, model: type[dj.Model], where: str) -> object:
+    """`record[name]` checked against `model`'s field `name`: its type, and for an integer, the column's range."""
+    model_field = model._meta.get_field(name)
+    value = record.get(name)
+    if value is None:
+        if model_field.null:
+            return None
+        raise TableError(f"{where}: {name!r} is required")
+    if isinstance(model_field, dj.BooleanField):
+        ok = isinstance(value, bool)
+    elif isinstance(model_field, dj.FloatField):
+        ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    elif isinstance(model_field, dj.IntegerField):
+        low, high = connection.ops.integer_field_range(model_field.get_internal_type())
+        ok = isinstance(value, int) and not isinstance(value, bool)
+        ok = ok and (low is None or value >= low) and (high is None or value <= high)
+    else:
+        ok = isinstance(value, str) and len(value) <= (model_field.max_length or len(value))
+    if not ok:
+        raise TableError(f"{where}: {name!r} is not a valid {model_field.get_internal_type()}: {value!r}")
+    return value
 
 
 def _same_reconstruction(table: NeuronReconstruction, row: Row) -> bool:

@@ -278,3 +278,27 @@ def test_loading_a_changed_snapshot_over_an_older_one_equals_a_fresh_load_of_it(
     assert after_update.keys() == fresh.keys()
     for table, rows in fresh.items():
         assert after_update[table] == rows, table
+
+
+def _last_reconstructed_line(rows: list[list[str]]) -> int:
+    index = rows[0].index("nr__reconstruction_type")
+    return max(line for line, row in enumerate(rows, start=1) if line > 1 and row[index])
+
+
+def test_an_integer_too_large_for_its_column_is_named_by_file_line_and_column(demo_copy: Path):
+    rows = list(csv.reader((demo_copy / SPECIMEN_TABLE).open(newline="")))
+    line = _last_reconstructed_line(rows)
+    rows[line - 1][rows[0].index("nr__number_stems")] = "1e20"
+    _rewrite(demo_copy / SPECIMEN_TABLE, lambda _: rows)
+    where = rf"cell_types_specimen_details\.csv, line {line}, column 'nr__number_stems'"
+    with pytest.raises(CommandError, match=rf"nothing was changed: {where}: expected an integer from .* got '1e20'"):
+        call_command("load_demo", demo_dir=demo_copy)
+
+
+def test_a_sweep_number_too_large_is_named_by_file_and_record(demo_copy: Path):
+    path = demo_copy / GLIF_DIR / "472451425" / "ephys_sweeps.json"
+    sweeps = json.loads(path.read_text())
+    sweeps[3]["sweep_number"] = 10**20
+    path.write_text(json.dumps(sweeps))
+    with pytest.raises(TableError, match=r"472451425/ephys_sweeps.json: record 3: 'sweep_number' is not a valid"):
+        demo_load(demo_dir=demo_copy)
