@@ -1,7 +1,8 @@
 """load_demo: the bundled real Allen demo set -> the atlas tables and the file store, in one transaction.
 
 Idempotent (every id is Allen's, or minted for a stable key through the registry of minted_ids, and every write
-is an upsert) and atomic (demo_load wraps it in transaction.atomic; any TableError rolls everything back).
+is an upsert) and atomic (demo_load wraps it in transaction.atomic; any TableError rolls everything back, and
+files are staged, entering the store only when the transaction commits).
 """
 
 import csv
@@ -124,8 +125,9 @@ class LoadReport:
 
 
 class DemoLoader:
-    def __init__(self, demo_dir: Path = DEMO_DIR) -> None:
+    def __init__(self, demo_dir: Path, staging: filestore.StagedFiles) -> None:
         self.demo = Path(demo_dir)
+        self.staging = staging
         self.rows = _Rows()
         self.mint = IdMinter()
         self.warnings: list[str] = []
@@ -710,9 +712,9 @@ class DemoLoader:
         EphysSweep.objects.filter(pk__in=taken).delete()
 
     def _store_files(self) -> int:
-        """Copy the demo files into the file store and record their size and sha256 on the rows to be written."""
+        """Stage the demo files for the file store and record their size and sha256 on the rows to be written."""
         for file_id, source, content in self.files:
-            stored = filestore.store_well_known_file(file_id, content if content is not None else source)
+            stored = self.staging.add(file_id, content if content is not None else source)
             wkf = self.rows.get(WellKnownFile, file_id)
             wkf.size, wkf.sha256 = stored.size, stored.sha256
         return len({file_id for file_id, _, _ in self.files})
@@ -768,11 +770,18 @@ def _same_reconstruction(table: NeuronReconstruction, row: Row) -> bool:
 
 
 def demo_load(*, demo_dir: Path = DEMO_DIR) -> tuple[LoadReport, float]:
-    """Load the bundled demo set in one transaction; any error rolls back every table."""
+    """Load the bundled demo set in one transaction; any error rolls back every table, and the files it
+    would have added or replaced enter the store only once the transaction commits."""
     started = time.perf_counter()
-    with transaction.atomic():
-        report = DemoLoader(demo_dir).run()
-        atlas_version_bump()
+    staging = filestore.StagedFiles()
+    try:
+        with transaction.atomic():
+            report = DemoLoader(demo_dir, staging).run()
+            atlas_version_bump()
+            transaction.on_commit(staging.commit)
+    except BaseException:
+        staging.discard()
+        raise
     return report, time.perf_counter() - started
 
 

@@ -9,6 +9,7 @@ import pytest
 from django.apps import apps
 from django.core.management import CommandError, call_command
 
+from celltypes.atlas import filestore
 from celltypes.atlas.models import (
     ApiCellTypesSpecimenDetail,
     EphysSweep,
@@ -302,3 +303,44 @@ def test_a_sweep_number_too_large_is_named_by_file_and_record(demo_copy: Path):
     path.write_text(json.dumps(sweeps))
     with pytest.raises(TableError, match=r"472451425/ephys_sweeps.json: record 3: 'sweep_number' is not a valid"):
         demo_load(demo_dir=demo_copy)
+
+
+@pytest.fixture
+def empty_store(settings, tmp_path: Path) -> Path:
+    settings.CELLTYPES_DATA_DIR = tmp_path / "store"
+    return settings.CELLTYPES_DATA_DIR
+
+
+def _files(folder: Path) -> list[Path]:
+    return sorted(path for path in folder.rglob("*") if path.is_file())
+
+
+def test_a_load_failing_on_a_late_bad_row_leaves_no_file_in_the_store(demo_copy: Path, empty_store: Path):
+    rows = list(csv.reader((demo_copy / SPECIMEN_TABLE).open(newline="")))
+    rows[_last_reconstructed_line(rows) - 1][rows[0].index("nr__number_stems")] = "1e20"
+    _rewrite(demo_copy / SPECIMEN_TABLE, lambda _: rows)
+    with pytest.raises(TableError):
+        demo_load(demo_dir=demo_copy)
+    assert _files(empty_store) == []
+
+
+def test_files_enter_the_store_only_when_the_load_commits(
+    monkeypatch, empty_store: Path, django_capture_on_commit_callbacks
+):
+    def fail() -> None:
+        raise TableError("synthetic failure after every file was staged")
+
+    monkeypatch.setattr("celltypes.atlas.services.loading.atlas_version_bump", fail)
+    with pytest.raises(TableError, match="synthetic"):
+        demo_load()
+    assert _files(empty_store) == []
+    monkeypatch.undo()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        report, _ = demo_load()
+        assert _files(empty_store / "well_known_files") == []  # staged, not yet in the store
+    stored = _files(empty_store / "well_known_files")
+    assert len(stored) == report.files_stored == 47
+    assert _files(empty_store / "staging") == []
+    digests = dict(WellKnownFile.objects.filter(size__isnull=False).values_list("id", "sha256"))
+    assert {int(path.name): filestore.sha256_of(path) for path in stored} == digests
