@@ -1,6 +1,7 @@
 """load_demo is idempotent, atomic, and reads Allen tables by column name."""
 
 import csv
+import io
 import json
 import shutil
 from pathlib import Path
@@ -152,20 +153,23 @@ def test_a_record_agreeing_on_only_some_values_is_not_taken_as_current_and_the_r
     )
 
 
-def test_rows_that_cannot_be_used_are_reported(demo_copy: Path):
+def test_rows_that_cannot_be_used_are_reported_by_the_command(demo_copy: Path):
     # Specimen 313862022: reconstruction values but no reconstruction type.
     _rewrite(demo_copy / SPECIMEN_TABLE, lambda rows: _edit_cell(rows, 313862022, nr__reconstruction_type=""))
-    report, _ = demo_load(demo_dir=demo_copy)
+    stderr = io.StringIO()
+    call_command("load_demo", demo_dir=demo_copy, stdout=io.StringIO(), stderr=stderr)
+    warnings = stderr.getvalue().splitlines()
     line = next(i for i, r in enumerate(csv.reader((demo_copy / SPECIMEN_TABLE).open())) if "313862022" in r) + 1
     assert (
-        f"cell_types_specimen_details.csv, line {line}, column 'nr__reconstruction_type': specimen 313862022 has "
-        "reconstruction values but no reconstruction type; its reconstruction was not loaded" in report.warnings
-    )
+        f"warning: cell_types_specimen_details.csv, line {line}, column 'nr__reconstruction_type': specimen "
+        "313862022 has reconstruction values but no reconstruction type; its reconstruction was not loaded"
+    ) in warnings
+    assert not NeuronReconstruction.objects.filter(specimen_id=313862022).exists()
     # Specimen 555341581 has no reconstruction in the cell table, but the merged features table has a record.
     assert (
-        "all_features.csv, line 574, column 'id': reconstruction 570682715 of specimen 555341581, which the cell "
-        "table lists without a reconstruction; skipped" in report.warnings
-    )
+        "warning: all_features.csv, line 574, column 'id': reconstruction 570682715 of specimen 555341581, which "
+        "the cell table lists without a reconstruction; skipped"
+    ) in warnings
 
 
 def test_a_cell_table_without_a_cell_loads_and_names_its_skipped_ephys_features(demo_copy: Path):
