@@ -119,6 +119,9 @@ class _Rows:
 
 @dataclass
 class LoadReport:
+    """Rows per table after the load, files staged for the store, and what could not be used (each warning names
+    its file and line, or the specimen), which the load_demo command prints."""
+
     counts: dict[str, int]
     files_stored: int
     warnings: list[str]
@@ -172,10 +175,10 @@ class DemoLoader:
         for row in manifest:
             if row.text("kind") in ("glif_model_metadata", "biophysical_model_metadata"):
                 record = self._json(row)
-                specimen = record.get("specimen") or {}
+                specimen = (record.get("specimen") if isinstance(record, dict) else None) or {}
                 result = specimen.get("ephys_result") or {}
-                if specimen.get("id") and result.get("id"):
-                    self.ephys_result_ids[int(specimen["id"])] = int(result["id"])
+                if isinstance(specimen.get("id"), int) and isinstance(result.get("id"), int):
+                    self.ephys_result_ids[specimen["id"]] = result["id"]
 
     def _specimen_table(self) -> None:
         path = self.demo / SPECIMEN_TABLE
