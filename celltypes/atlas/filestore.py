@@ -7,6 +7,7 @@ half-written file. Derived files (converted NWB, rendered previews) live beside 
 import fcntl
 import hashlib
 import os
+import shutil
 import tempfile
 import time
 from collections.abc import Iterable, Iterator
@@ -78,12 +79,58 @@ def store_well_known_file(file_id: int, source: Path | bytes) -> StoredFile:
     A no-op when an identical copy is already there.
     """
     target = well_known_file_path(file_id)
-    is_bytes = isinstance(source, bytes)
-    size = len(source) if is_bytes else source.stat().st_size
-    digest = hashlib.sha256(source).hexdigest() if is_bytes else sha256_of(source)
-    if target.is_file() and target.stat().st_size == size and sha256_of(target) == digest:
+    size, digest = _size_and_digest(source)
+    if _holds(target, size, digest):
         return StoredFile(target, size, digest)
-    return write_atomic(target, [source] if is_bytes else read_chunks(source))
+    return write_atomic(target, _chunks(source))
+
+
+def _size_and_digest(source: Path | bytes) -> tuple[int, str]:
+    if isinstance(source, bytes):
+        return len(source), hashlib.sha256(source).hexdigest()
+    return source.stat().st_size, sha256_of(source)
+
+
+def _chunks(source: Path | bytes) -> Iterable[bytes]:
+    return [source] if isinstance(source, bytes) else read_chunks(source)
+
+
+def _holds(target: Path, size: int, digest: str) -> bool:
+    return target.is_file() and target.stat().st_size == size and sha256_of(target) == digest
+
+
+class StagedFiles:
+    """Well-known files written aside, to enter the store only when the database transaction that records them
+    commits: call commit() from transaction.on_commit, and discard() when the transaction fails.
+
+    The staging folder is inside the data directory, so that moving a file into the store is a rename.
+    """
+
+    def __init__(self) -> None:
+        parent = data_dir() / "staging"
+        parent.mkdir(parents=True, exist_ok=True)
+        self.folder = Path(tempfile.mkdtemp(dir=parent))
+        self.staged: set[int] = set()
+
+    def add(self, file_id: int, source: Path | bytes) -> StoredFile:
+        """Stage `source` as file `file_id` (nothing to stage when the store holds an identical copy)."""
+        target = well_known_file_path(file_id)
+        size, digest = _size_and_digest(source)
+        if not _holds(target, size, digest):
+            write_atomic(self.folder / str(file_id), _chunks(source))
+            self.staged.add(file_id)
+        return StoredFile(target, size, digest)
+
+    def commit(self) -> None:
+        for file_id in self.staged:
+            target = well_known_file_path(file_id)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(self.folder / str(file_id), target)
+        self.discard()
+
+    def discard(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
+        self.staged = set()
 
 
 @contextmanager

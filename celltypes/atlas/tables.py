@@ -10,6 +10,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+INT64 = (-(1 << 63), (1 << 63) - 1)
+
 
 class TableError(Exception):
     """A table could not be loaded; the message names the file, and the line and column where known."""
@@ -31,10 +33,21 @@ class Row:
         value = value.strip()
         return value or None
 
-    def integer(self, column: str) -> int | None:
+    def integer(self, column: str, limits: tuple[int | None, int | None] = INT64) -> int | None:
+        """The column as an integer within `limits` (default: what a 64-bit column holds); "12.0" and "1e3" count."""
         value = self.text(column)
         if value is None:
             return None
+        try:
+            number = int(value)
+        except ValueError:
+            number = self._integral(column, value)
+        low, high = limits
+        if (low is not None and number < low) or (high is not None and number > high):
+            raise TableError(f"{self.where(column)}: expected an integer from {low} to {high}, got {value!r}")
+        return number
+
+    def _integral(self, column: str, value: str) -> int:
         try:
             number = float(value)
         except ValueError:

@@ -1,7 +1,7 @@
 from .cell_detail import ApiCellTypesSpecimenDetail
 from .ephys import EphysFeature, EphysResult, EphysSweep
 from .files import WellKnownFile, WellKnownFileType
-from .loading import MintedId
+from .loading import LoadedRows, MintedId
 from .morphology import ComputedMorphology, CurrentNeuronReconstruction, NeuronReconstruction
 from .neuronal_models import NeuronalModel, NeuronalModelRun, NeuronalModelTemplate
 from .specimens import (
@@ -28,6 +28,7 @@ __all__ = [
     "EphysFeature",
     "EphysResult",
     "EphysSweep",
+    "LoadedRows",
     "MintedId",
     "NeuronReconstruction",
     "NeuronalModel",

@@ -19,3 +19,20 @@ class MintedId(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind}:{self.key}"
+
+
+class LoadedRows(models.Model):
+    """The primary keys (or, for a link table, the [from, to] pairs) of one table that the last demo load wrote.
+
+    The next load deletes those its snapshot no longer has (celltypes.atlas.services.loaded_rows); rows that
+    upstream sync wrote are not listed and are left alone.
+    """
+
+    table = models.CharField(max_length=100, primary_key=True)
+    keys = models.JSONField(default=list)
+
+    class Meta:
+        db_table = "loaded_rows"
+
+    def __str__(self) -> str:
+        return f"{self.table}: {len(self.keys)} rows"

@@ -1,19 +1,21 @@
 """load_demo: the bundled real Allen demo set -> the atlas tables and the file store, in one transaction.
 
 Idempotent (every id is Allen's, or minted for a stable key through the registry of minted_ids, and every write
-is an upsert) and atomic (demo_load wraps it in transaction.atomic; any TableError rolls everything back).
+is an upsert) and atomic (demo_load wraps it in transaction.atomic; any TableError rolls everything back, and
+files are staged, entering the store only when the transaction commits).
 """
 
 import csv
 import json
 import logging
+import math
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from django.db import connection, transaction
 from django.db import models as dj
-from django.db import transaction
 
 from celltypes.atlas import choices, filestore
 from celltypes.atlas.bundled import DEMO_DIR
@@ -37,6 +39,7 @@ from celltypes.atlas.models import (
     WellKnownFile,
     WellKnownFileType,
 )
+from celltypes.atlas.services.loaded_rows import stale_rows_delete
 from celltypes.atlas.services.minted_ids import IdMinter
 from celltypes.atlas.services.versions import atlas_version_bump
 from celltypes.atlas.tables import Row, TableError, read_table
@@ -75,6 +78,30 @@ EPHYS_FEATURE_COLUMNS = [f.name for f in EphysFeature._meta.concrete_fields if f
 SWEEP_COLUMNS = [f.name for f in EphysSweep._meta.concrete_fields if f.name not in ("id", "specimen", "sampling_rate")]
 
 
+# The tables load_demo writes, in writing order (a row's foreign keys point to tables before it), and its links.
+LOADED_MODELS = (
+    Organism,
+    WellKnownFileType,
+    NeuronalModelTemplate,
+    Product,
+    TransgenicLine,
+    SpecimenTag,
+    CellReporter,
+    Structure,
+    Donor,
+    EphysResult,
+    Specimen,
+    CellSomaLocation,
+    EphysFeature,
+    EphysSweep,
+    NeuronReconstruction,
+    NeuronalModel,
+    WellKnownFile,
+    ApiCellTypesSpecimenDetail,
+)
+LINK_TABLES = (Specimen.products.through, Specimen.specimen_tags.through, Donor.transgenic_lines.through)
+
+
 @dataclass
 class _Rows:
     """Rows to upsert, keyed by primary key so a later source can refine an earlier one."""
@@ -92,14 +119,18 @@ class _Rows:
 
 @dataclass
 class LoadReport:
+    """Rows per table after the load, files staged for the store, and what could not be used (each warning names
+    its file and line, or the specimen), which the load_demo command prints."""
+
     counts: dict[str, int]
     files_stored: int
     warnings: list[str]
 
 
 class DemoLoader:
-    def __init__(self, demo_dir: Path = DEMO_DIR) -> None:
+    def __init__(self, demo_dir: Path, staging: filestore.StagedFiles) -> None:
         self.demo = Path(demo_dir)
+        self.staging = staging
         self.rows = _Rows()
         self.mint = IdMinter()
         self.warnings: list[str] = []
@@ -144,10 +175,10 @@ class DemoLoader:
         for row in manifest:
             if row.text("kind") in ("glif_model_metadata", "biophysical_model_metadata"):
                 record = self._json(row)
-                specimen = record.get("specimen") or {}
+                specimen = (record.get("specimen") if isinstance(record, dict) else None) or {}
                 result = specimen.get("ephys_result") or {}
-                if specimen.get("id") and result.get("id"):
-                    self.ephys_result_ids[int(specimen["id"])] = int(result["id"])
+                if isinstance(specimen.get("id"), int) and isinstance(result.get("id"), int):
+                    self.ephys_result_ids[specimen["id"]] = result["id"]
 
     def _specimen_table(self) -> None:
         path = self.demo / SPECIMEN_TABLE
@@ -230,18 +261,11 @@ class DemoLoader:
         )
 
     def _detail(self, row: Row, fields: dict, specimen_id: int) -> ApiCellTypesSpecimenDetail:
-        values = {}
-        for column, model_field in fields.items():
-            if column == "specimen__id":
-                continue
-            if column not in row.values:
-                values[model_field.attname] = None
-            elif isinstance(model_field, dj.BigIntegerField):
-                values[model_field.attname] = row.integer(column)
-            elif isinstance(model_field, dj.FloatField):
-                values[model_field.attname] = row.number(column)
-            else:
-                values[model_field.attname] = row.text(column)
+        values = {
+            model_field.attname: _typed(row, column, ApiCellTypesSpecimenDetail, model_field.name)
+            for column, model_field in fields.items()
+            if column != "specimen__id"
+        }
         return ApiCellTypesSpecimenDetail(specimen_id=specimen_id, **values)
 
     def _organism(self, row: Row) -> int:
@@ -509,16 +533,19 @@ class DemoLoader:
             if specimen is None:
                 self.warnings.append(f"model {model_id}: specimen {specimen_id} is not in the cell table; skipped")
                 continue
-            if "glif_neuron_config" in parts:
-                self._glif_model(model_id, specimen, metadata, parts)
-            elif "biophysical_fit" in parts:
-                self._biophysical_model(model_id, specimen, metadata, parts["biophysical_fit"])
+            try:
+                if "glif_neuron_config" in parts:
+                    self._glif_model(model_id, specimen, metadata, parts)
+                elif "biophysical_fit" in parts:
+                    self._biophysical_model(model_id, specimen, metadata, parts["biophysical_fit"])
+            except (AttributeError, KeyError, TypeError, ValueError) as exc:
+                raise TableError(f"{any_row.values['path']}: model {model_id}: malformed record ({exc!r})") from None
             for kind in ("glif_ephys_sweeps", "biophysical_ephys_sweeps"):
                 if kind in parts:
                     self._sweeps(specimen.id, parts[kind])
 
     def _glif_model(self, model_id: int, specimen: Specimen, metadata: dict, parts: dict[str, Row]) -> None:
-        template_id = int(metadata["neuronal_model_template_id"])
+        template_id = self._template_id(int(metadata["neuronal_model_template_id"]))
         self.rows.put(
             NeuronalModel(
                 id=model_id,
@@ -553,9 +580,11 @@ class DemoLoader:
         genome = fit.get("genome") if isinstance(fit, dict) else None
         if not isinstance(genome, list):
             raise TableError(f"{fit_row.values['path']}: not a biophysical fit (no 'genome' list)")
-        template_id = int(
-            metadata.get("neuronal_model_template_id")
-            or (choices.ALL_ACTIVE_TEMPLATE_ID if len(genome) > 30 else choices.PERISOMATIC_TEMPLATE_ID)
+        template_id = self._template_id(
+            int(
+                metadata.get("neuronal_model_template_id")
+                or (choices.ALL_ACTIVE_TEMPLATE_ID if len(genome) > 30 else choices.PERISOMATIC_TEMPLATE_ID)
+            ),
         )
         template = self.rows.get(NeuronalModelTemplate, template_id)
         recon_id = self.current_reconstruction.get(specimen.id)
@@ -586,16 +615,21 @@ class DemoLoader:
             source=source,
         )
 
+    def _template_id(self, template_id: int) -> int:
+        if not self.rows.get(NeuronalModelTemplate, template_id):
+            raise ValueError(f"neuronal model template {template_id} is not one of Allen's templates")
+        return template_id
+
     def _sweeps(self, specimen_id: int, row: Row) -> None:
         records = self._json(row)
         if not isinstance(records, list):
             raise TableError(f"{row.values['path']}: expected a list of EphysSweep records")
         for index, record in enumerate(records):
-            try:
-                values = {name: record.get(name) for name in SWEEP_COLUMNS}
-                self.rows.put(EphysSweep(id=int(record["id"]), specimen_id=specimen_id, **values))
-            except (KeyError, TypeError, ValueError) as exc:
-                raise TableError(f"{row.values['path']}: record {index}: {exc!r}") from None
+            where = f"{row.values['path']}: record {index}"
+            if not isinstance(record, dict):
+                raise TableError(f"{where}: expected an EphysSweep object, got {type(record).__name__}")
+            values = {name: _json_typed(record, name, EphysSweep, where) for name in ("id", *SWEEP_COLUMNS)}
+            self.rows.put(EphysSweep(specimen_id=specimen_id, **values))
 
     def _nwb_specimens(self, manifest: list[Row]) -> None:
         from celltypes.atlas.services.nwb_specimens import nwb_specimen_rows
@@ -643,27 +677,8 @@ class DemoLoader:
 
     def _write(self) -> None:
         self.mint.save()
-        order = [
-            Organism,
-            WellKnownFileType,
-            NeuronalModelTemplate,
-            Product,
-            TransgenicLine,
-            SpecimenTag,
-            CellReporter,
-            Structure,
-            Donor,
-            EphysResult,
-            Specimen,
-            CellSomaLocation,
-            EphysFeature,
-            EphysSweep,
-            NeuronReconstruction,
-            NeuronalModel,
-            WellKnownFile,
-            ApiCellTypesSpecimenDetail,
-        ]
-        for model in order:
+        self._sweep_numbers_free()
+        for model in LOADED_MODELS:
             objs = list(self.rows.by_model.get(model, {}).values())
             if not objs:
                 continue
@@ -677,33 +692,71 @@ class DemoLoader:
                 unique_fields=[model._meta.pk.name] if update else None,
                 update_fields=update or None,
             )
-        for through, pairs in self.rows.links.items():
-            fk_names = [f.name for f in through._meta.concrete_fields if not f.primary_key]
+        for through in LINK_TABLES:
+            first, second = (f.attname for f in through._meta.concrete_fields if not f.primary_key)
             through.objects.bulk_create(
-                [through(**{f"{fk_names[0]}_id": a, f"{fk_names[1]}_id": b}) for a, b in sorted(pairs)],
+                [through(**{first: a, second: b}) for a, b in sorted(self.rows.links[through])],
                 batch_size=1000,
                 ignore_conflicts=True,
             )
+        gone = stale_rows_delete(
+            rows={model: self.rows.by_model.get(model, {}).keys() for model in LOADED_MODELS},
+            links={through: self.rows.links[through] for through in LINK_TABLES},
+        )
+        transaction.on_commit(lambda: [filestore.well_known_file_path(pk).unlink(missing_ok=True) for pk in gone])
+
+    def _sweep_numbers_free(self) -> None:
+        """Delete held sweeps that have a sweep number this load gives another sweep id (one sweep per number)."""
+        sweeps = self.rows.by_model.get(EphysSweep, {})
+        wanted = {(s.specimen_id, s.sweep_number): s.id for s in sweeps.values()}
+        held = EphysSweep.objects.filter(specimen_id__in={s.specimen_id for s in sweeps.values()})
+        numbers = held.values_list("pk", "specimen_id", "sweep_number")
+        taken = [pk for pk, specimen_id, number in numbers if wanted.get((specimen_id, number), pk) != pk]
+        EphysSweep.objects.filter(pk__in=taken).delete()
 
     def _store_files(self) -> int:
-        """Copy the demo files into the file store and record their size and sha256 on the rows to be written."""
+        """Stage the demo files for the file store and record their size and sha256 on the rows to be written."""
         for file_id, source, content in self.files:
-            stored = filestore.store_well_known_file(file_id, content if content is not None else source)
+            stored = self.staging.add(file_id, content if content is not None else source)
             wkf = self.rows.get(WellKnownFile, file_id)
             wkf.size, wkf.sha256 = stored.size, stored.sha256
         return len({file_id for file_id, _, _ in self.files})
 
 
 def _typed(row: Row, column: str, model: type[dj.Model], name: str | None = None) -> object:
-    """Column `column` of `row` as the Python value of `model`'s field `name` (default: the column's name)."""
+    """Column `column` of `row` as the Python value of `model`'s field `name` (default: the column's name);
+    an integer must fit the database column."""
     model_field = model._meta.get_field(name or column)
     if isinstance(model_field, dj.BooleanField):
         return row.boolean(column)
     if isinstance(model_field, dj.FloatField):
         return row.number(column)
     if isinstance(model_field, dj.IntegerField):
-        return row.integer(column)
+        return row.integer(column, connection.ops.integer_field_range(model_field.get_internal_type()))
     return row.text(column)
+
+
+def _json_typed(record: dict, name: str, model: type[dj.Model], where: str) -> object:
+    """`record[name]` checked against `model`'s field `name`: its type, and for an integer, the column's range."""
+    model_field = model._meta.get_field(name)
+    value = record.get(name)
+    if value is None:
+        if model_field.null:
+            return None
+        raise TableError(f"{where}: {name!r} is required")
+    if isinstance(model_field, dj.BooleanField):
+        ok = isinstance(value, bool)
+    elif isinstance(model_field, dj.FloatField):
+        ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    elif isinstance(model_field, dj.IntegerField):
+        low, high = connection.ops.integer_field_range(model_field.get_internal_type())
+        ok = isinstance(value, int) and not isinstance(value, bool)
+        ok = ok and (low is None or value >= low) and (high is None or value <= high)
+    else:
+        ok = isinstance(value, str) and len(value) <= (model_field.max_length or len(value))
+    if not ok:
+        raise TableError(f"{where}: {name!r} is not a valid {model_field.get_internal_type()}: {value!r}")
+    return value
 
 
 def _same_reconstruction(table: NeuronReconstruction, row: Row) -> bool:
@@ -720,11 +773,18 @@ def _same_reconstruction(table: NeuronReconstruction, row: Row) -> bool:
 
 
 def demo_load(*, demo_dir: Path = DEMO_DIR) -> tuple[LoadReport, float]:
-    """Load the bundled demo set in one transaction; any error rolls back every table."""
+    """Load the bundled demo set in one transaction; any error rolls back every table, and the files it
+    would have added or replaced enter the store only once the transaction commits."""
     started = time.perf_counter()
-    with transaction.atomic():
-        report = DemoLoader(demo_dir).run()
-        atlas_version_bump()
+    staging = filestore.StagedFiles()
+    try:
+        with transaction.atomic():
+            report = DemoLoader(demo_dir, staging).run()
+            atlas_version_bump()
+            transaction.on_commit(staging.commit)
+    except BaseException:
+        staging.discard()
+        raise
     return report, time.perf_counter() - started
 
 
