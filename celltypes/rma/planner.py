@@ -123,8 +123,10 @@ def _filter_q(model: RmaModel, item: Filter) -> Q:
 
 
 def _condition(lookup: str, attribute: RmaAttribute, item: Filter) -> Q:
-    if item.op is None:
+    if item.op is None or item.op == Op.NONNULL:
         return Q(**{f"{lookup}__isnull": False})
+    if item.op == Op.NULL:
+        return Q(**{f"{lookup}__isnull": True})
     if item.op == Op.IN:
         values = [_coerce(attribute, v, item) for v in item.values]
         non_null = [v for v in values if v is not None]

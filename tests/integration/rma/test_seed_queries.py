@@ -136,10 +136,38 @@ def test_cell_search_examples(client, criteria, expected, column, value):
 
 
 def test_cells_with_reconstructions(client):
-    body = ok(client, f"{CELLS},rma::criteria,[nr__reconstruction_type$nenull],{ALL}")
+    """The seed document's "Find all cells with morphological reconstructions", verbatim: `$nonnull`, no value."""
+    seed = ok(client, f"{CELLS},rma::criteria,[nr__reconstruction_type$nonnull]")
+    assert (seed["num_rows"], seed["total_rows"]) == (50, 667)
+    body = ok(client, f"{CELLS},rma::criteria,[nr__reconstruction_type$nonnull],{ALL}")
     assert body["total_rows"] == 667
     assert {row["nr__reconstruction_type"] for row in body["msg"]} == {"full", "dendrite-only"}
     assert sum(row["nr__reconstruction_type"] == "full" for row in body["msg"]) == 367
+    assert ok(client, f"{CELLS},rma::criteria,[nr__reconstruction_type$nenull],{ALL}")["msg"] == body["msg"]
+    without = ok(client, f"{CELLS},rma::criteria,[nr__reconstruction_type$null],{ALL}")
+    assert without["total_rows"] == 2333 - 667
+    assert {row["nr__reconstruction_type"] for row in without["msg"]} == {None}
+
+
+def test_nonnull_and_null_wherever_a_filter_stands(client):
+    # On an association of the criteria: specimens whose donor has a disease state (the 413 human cells' donors).
+    with_state = total(client, "model::Specimen,rma::criteria,donor[disease_state$nonnull],rma::options[num_rows$eq0]")
+    assert with_state == Specimen.objects.filter(donor__disease_state__isnull=False).count() == 413
+    # Glued to the model, and in an include (which restricts the roots and prunes the list).
+    assert total(client, "model::Specimen[cell_reporter_id$null],rma::options[num_rows$eq0]") == 415
+    donor = "model::Donor,rma::criteria,[id$eq486909083],rma::include"  # four specimens, none with a cell reporter
+    (found,) = ok(client, f"{donor},specimens[cell_reporter_id$null]")["msg"]
+    expected = Specimen.objects.filter(donor_id=486909083).order_by("id").values_list("id", flat=True)
+    assert [s["id"] for s in found["specimens"]] == list(expected) and len(expected) == 4
+    assert ok(client, f"{donor},specimens[cell_reporter_id$nonnull]")["msg"] == []
+    assert total(client, "model::Donor,rma::include,specimens[cell_reporter_id$null],rma::options[num_rows$eq0]") == 42
+    # The legacy model route's criteria= parameter.
+    legacy = client.get(
+        "/api/v2/data/ApiCellTypesSpecimenDetail/query.json",
+        {"criteria": "[nr__reconstruction_type$nonnull]", "num_rows": "0"},
+    )
+    assert json.loads(legacy.content)["total_rows"] == 667
+    bad(client, f"{CELLS},rma::criteria,[nr__reconstruction_type$nonnull'full']", "'$nonnull' takes no value")
 
 
 @pytest.mark.parametrize(
