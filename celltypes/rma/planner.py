@@ -5,12 +5,12 @@ and an include path with filters also restricts the roots and prunes its nested 
 that is also included prune that included list; roots are distinct.
 """
 
-import re
 from dataclasses import dataclass, field
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import F, Prefetch, Q, QuerySet
 
 from celltypes.rma.errors import RmaError
+from celltypes.rma.patterns import IPatternMatch, PatternMatch
 from celltypes.rma.schema import RmaAttribute, RmaModel, model_named, schema
 from celltypes.rma.syntax import Association, Filter, ModelStage, Op, OrderBy, Value, ValueKind
 
@@ -141,8 +141,8 @@ def _condition(lookup: str, attribute: RmaAttribute, item: Filter) -> Q:
     if item.op in (Op.LI, Op.IL):
         if value is None:
             raise RmaError(f"'${item.op.value}' needs a pattern, not null", item.position)
-        pattern = "^" + ".*".join(re.escape(part) for part in str(item.values[0].text).split("*")) + "$"
-        return Q(**{f"{lookup}__{'regex' if item.op == Op.LI else 'iregex'}": pattern})
+        match = PatternMatch if item.op == Op.LI else IPatternMatch
+        return Q(match(F(lookup), item.values[0].text))
     if item.op == Op.EQ:
         return Q(**{f"{lookup}__isnull": True}) if value is None else Q(**{lookup: value})
     if item.op == Op.NE:
@@ -186,6 +186,8 @@ def _coerce(attribute: RmaAttribute, value: Value, item: Filter):
         raise RmaError(f"'{attribute.name}' is true or false; '{text}' is neither", item.position)
     if attribute.kind == "json":
         raise RmaError(f"'{attribute.name}' cannot be filtered", item.position)
+    if "\x00" in text:
+        raise RmaError(f"'{attribute.name}': a text value cannot hold the NUL character", item.position)
     return text
 
 
