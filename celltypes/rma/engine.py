@@ -3,9 +3,9 @@
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
-from celltypes.rma import row_cache
+from celltypes.rma import includes, row_cache
 from celltypes.rma.errors import RmaError
-from celltypes.rma.planner import MAX_NUM_ROWS, Plan, plan, prefetches
+from celltypes.rma.planner import MAX_NUM_ROWS, Plan, plan
 from celltypes.rma.serialize import fields_of_flat, records
 from celltypes.rma.syntax import (
     Association,
@@ -151,8 +151,8 @@ def _run_stage(stage: ModelStage, json_version: int | None = None) -> RmaResult:
     if preview:
         return RmaResult([], p.start_row, queryset.count(), p)
     if p.includes or p.model.computed:
-        objs = list(queryset.prefetch_related(*prefetches(p.includes))[start:stop])
-        found = records(p, objs)
+        roots = list(queryset[start:stop])
+        found = records(p, roots, includes.load(p.model, roots, p.includes))
     else:
         # The flat path (the SDK's cell table, features, sweeps): tuples straight into dicts, no per-value work.
         # Non-finite floats are left to the renderers (orjson writes them as null).

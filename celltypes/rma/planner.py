@@ -7,7 +7,7 @@ that is also included prune that included list; roots are distinct.
 
 from dataclasses import dataclass, field
 
-from django.db.models import F, Prefetch, Q, QuerySet
+from django.db.models import F, Q, QuerySet
 
 from celltypes.rma.errors import RmaError
 from celltypes.rma.patterns import IPatternMatch, PatternMatch
@@ -29,7 +29,6 @@ class IncludeNode:
     association_name: str
     accessor: str
     many: bool
-    wrap_single: bool
     filters: Q = field(default_factory=Q)
     children: dict[str, "IncludeNode"] = field(default_factory=dict)
 
@@ -277,7 +276,6 @@ def _add_include(
             association_name=path.name,
             accessor=association.accessor,
             many=association.many,
-            wrap_single=association.wrap_single,
         )
     _constrain(root, node, path, ancestors)
     for child in path.children:
@@ -314,18 +312,6 @@ def _prune_includes(
         _constrain(root, node, path, ancestors)
     for child in path.children:
         _prune_includes(root, node.model, child, node.children, (*ancestors, node))
-
-
-def prefetches(nodes: dict[str, IncludeNode]) -> list[Prefetch]:
-    out = []
-    for node in nodes.values():
-        django_model = node.model.django_model
-        queryset = django_model.objects.all()
-        if node.filters:
-            queryset = django_model.objects.filter(pk__in=django_model.objects.filter(node.filters).values("pk"))
-        queryset = queryset.prefetch_related(*prefetches(node.children))
-        out.append(Prefetch(node.accessor, queryset=queryset))
-    return out
 
 
 # ---- options ----------------------------------------------------------------------------------------------

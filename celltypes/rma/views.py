@@ -11,7 +11,7 @@ from django.views.decorators.http import require_GET
 
 from celltypes.atlas.models import NeuronalModel, WellKnownFile
 from celltypes.atlas.services import atlas_version_get
-from celltypes.rma import response_cache
+from celltypes.rma import limits, response_cache
 from celltypes.rma.downloads import FileUnavailable, neuronal_model_zip, well_known_file_source
 from celltypes.rma.engine import run_query
 from celltypes.rma.errors import RmaError
@@ -92,6 +92,10 @@ def _answer(request: HttpRequest, query: Query, fmt: str, version: int) -> HttpR
         response = HttpResponse(body, content_type=FORMATS["xml"])
     else:
         response = HttpResponse(csv_renderer.table(result.records), content_type=FORMATS["csv"])
+    try:
+        limits.check_response_size(len(response.content))
+    except RmaError as exc:
+        return _error(fmt, str(exc))
     filename = request.GET.get("filename")
     if fmt == "csv" or filename:
         safe = re.sub(r"[^A-Za-z0-9._-]", "_", filename or "query.csv")

@@ -1,5 +1,5 @@
 """What one RMA query may cost, on SQLite and on PostgreSQL alike: pattern filters are SQL patterns (no regular
-expression to backtrack).
+expression to backtrack), and includes are loaded in batches within a row budget.
 """
 
 import json
@@ -10,13 +10,25 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from celltypes.atlas.models import ApiCellTypesSpecimenDetail, Specimen
+from celltypes.atlas.models import ApiCellTypesSpecimenDetail, Specimen, WellKnownFile
+from celltypes.rma import response_cache
 from celltypes.rma.patterns import glob_pattern, like_pattern
 
 pytestmark = pytest.mark.django_db
 
 CELLS = "model::ApiCellTypesSpecimenDetail"
 COUNT_ONLY = "rma::options[num_rows$eq0]"
+
+
+@pytest.fixture
+def limit(settings):
+    """Set one of the RMA_* limits for the test; answers cached under the old limit are dropped."""
+
+    def set_limit(name: str, value) -> None:
+        setattr(settings, name, value)
+        response_cache.clear()
+
+    return set_limit
 
 
 def get(client, q: str, fmt: str = "json"):
@@ -93,7 +105,77 @@ def test_like_wildcards_and_literals(client):
     assert total(client, "model::Specimen,rma::criteria,[name$li'A_B*']") == 0
 
 
+# ---- 2. includes: batched, and bounded in rows and bytes -----------------------------------------------------
+def test_an_include_over_999_or_more_roots_works(client):
+    """Django's prefetch of 1,000 roots failed on SQLite ("Expression tree is too large") and was reported as 400."""
+    body = answer(client, "model::Specimen,rma::include,ephys_result,rma::options[num_rows$eq'all']")
+    assert body["num_rows"] == 2335
+    expected = dict(Specimen.objects.values_list("id", "ephys_result_id"))
+    assert {row["id"]: row["ephys_result"]["id"] for row in body["msg"]} == expected
+    tagged = answer(
+        client, "model::Specimen,rma::include,specimen_tags,donor(transgenic_lines),rma::options[num_rows$eq2000]"
+    )
+    assert tagged["num_rows"] == 2000
+    first = Specimen.objects.order_by("id").prefetch_related("specimen_tags", "donor__transgenic_lines")[:2000]
+    for row, specimen in zip(tagged["msg"], first, strict=True):
+        assert [t["id"] for t in row["specimen_tags"]] == [t.id for t in specimen.specimen_tags.all()]
+        assert [t["id"] for t in row["donor"]["transgenic_lines"]] == [
+            t.id for t in specimen.donor.transgenic_lines.all()
+        ]
+
+
+def test_include_fan_out_is_a_400_that_says_what_to_narrow(client):
+    """The issue's query: each specimen's product lists every specimen of the product (millions of records)."""
+    started = time.perf_counter()
+    msg = refused(client, "model::Specimen,rma::include,products(specimens),rma::options[num_rows$eqall]")
+    assert msg.startswith("the included associations hold more than 50000 rows (at 'products(specimens)')")
+    assert "num_rows" in msg
+    assert time.perf_counter() - started < 10
+    # Fewer roots fit: two specimens of the 413-specimen human product.
+    two = answer(client, "model::Specimen,rma::criteria,[id$in486940963,488386431],rma::include,products(specimens)")
+    assert [len(row["products"][0]["specimens"]) for row in two["msg"]] == [413, 413]
+
+
+def test_the_included_row_limit_is_exact(client, limit):
+    q = "model::Specimen,rma::criteria,[id$eq318556138],rma::include,ephys_sweeps,specimen_tags"
+    limit("RMA_MAX_INCLUDED_ROWS", 79 + 2)  # its sweeps and its tags
+    assert len(answer(client, q)["msg"][0]["ephys_sweeps"]) == 79
+    limit("RMA_MAX_INCLUDED_ROWS", 80)
+    assert "more than 80 rows (at 'specimen_tags')" in refused(client, q)
+    limit("RMA_MAX_INCLUDED_ROWS", 10)
+    assert "more than 10 rows (at 'ephys_sweeps')" in refused(client, q, "xml")
+    # Records repeated in the answer count each time they appear, also when loaded once.
+    limit("RMA_MAX_INCLUDED_ROWS", 413 + 1)
+    shared = "model::Specimen,rma::criteria,[id$in486940963,488386431],rma::include,products(specimens)"
+    assert "(at 'products(specimens)')" in refused(client, shared)
+    limit("RMA_MAX_INCLUDED_ROWS", 2 * (413 + 1))
+    assert answer(client, shared)["num_rows"] == 2
+
+
+def test_the_response_size_limit(client, limit):
+    q = f"{CELLS},rma::options[num_rows$eq'all']"
+    size = len(get(client, q).content)
+    assert 3_900_000 < size < 4_100_000
+    limit("RMA_MAX_RESPONSE_BYTES", size - 1)
+    msg = refused(client, q)
+    assert msg.startswith(f"the answer would be {size} bytes, more than this server sends at once ({size - 1})")
+    assert "num_rows" in msg
+    assert refused(client, q, "xml").startswith("the answer would be")  # XML is the bigger answer
+    limit("RMA_MAX_RESPONSE_BYTES", 100)
+    assert refused(client, q.replace("'all'", "3"), "csv").startswith("the answer would be")
+    limit("RMA_MAX_RESPONSE_BYTES", size)
+    assert len(get(client, q).content) == size
+
+
 def test_text_values_with_a_nul_character_are_the_clients_error(client):
     """PostgreSQL cannot hold NUL in text; the same 400 on both databases, never a driver error."""
     assert "NUL" in refused(client, "model::Specimen,rma::criteria,[name$eq'a\x00b']")
     assert "NUL" in refused(client, "model::Specimen,rma::criteria,[name$il'*\x00*']")
+
+
+def test_well_known_file_counts_are_unchanged_by_batching(client):
+    body = answer(
+        client, "model::EphysResult,rma::include,well_known_files(well_known_file_type),rma::options[num_rows$eq'all']"
+    )
+    files = sum(len(row["well_known_files"]) for row in body["msg"])
+    assert files == WellKnownFile.objects.filter(ephys_result__isnull=False).count()

@@ -64,7 +64,7 @@ def test_the_flat_path_gives_the_rows_model_instances_give(q, client):
     p = plan(query.stages[0])
     assert not p.includes and not p.model.computed and p.tabular is None
     start, stop = p.start_row, p.start_row + p.num_rows
-    expected = [] if p.num_rows == 0 else records(p, list(p.queryset[start:stop]))
+    expected = [] if p.num_rows == 0 else records(p, list(p.queryset[start:stop]), {})
 
     result = run_query(query)
 
