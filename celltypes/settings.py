@@ -84,6 +84,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Limits of one Allen RMA answer (celltypes/rma/limits.py); past one, a 400 envelope says what to narrow.
+RMA_QUERY_TIMEOUT_SECONDS = env.float("RMA_QUERY_TIMEOUT_SECONDS", default=10.0)
 RMA_MAX_INCLUDED_ROWS = env.int("RMA_MAX_INCLUDED_ROWS", default=50_000)
 RMA_MAX_RESPONSE_BYTES = env.int("RMA_MAX_RESPONSE_BYTES", default=64 * 1024 * 1024)
 

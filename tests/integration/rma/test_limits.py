@@ -1,5 +1,5 @@
 """What one RMA query may cost, on SQLite and on PostgreSQL alike: pattern filters are SQL patterns (no regular
-expression to backtrack), and includes are loaded in batches within a row budget.
+expression to backtrack), includes are loaded in batches within a row budget, and every statement has a deadline.
 """
 
 import json
@@ -11,7 +11,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from celltypes.atlas.models import ApiCellTypesSpecimenDetail, Specimen, WellKnownFile
-from celltypes.rma import response_cache
+from celltypes.rma import limits, response_cache
+from celltypes.rma.limits import QueryTimeout
 from celltypes.rma.patterns import glob_pattern, like_pattern
 
 pytestmark = pytest.mark.django_db
@@ -165,6 +166,45 @@ def test_the_response_size_limit(client, limit):
     assert refused(client, q.replace("'all'", "3"), "csv").startswith("the answer would be")
     limit("RMA_MAX_RESPONSE_BYTES", size)
     assert len(get(client, q).content) == size
+
+
+# ---- 3. every query has a deadline --------------------------------------------------------------------------
+def slow_statement() -> str:
+    """SQL that runs for minutes unless stopped."""
+    if connection.vendor == "postgresql":
+        return "SELECT pg_sleep(120)"
+    return "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 10000000000) SELECT max(i) FROM n"
+
+
+def test_a_slow_statement_is_stopped_at_the_deadline():
+    started = time.perf_counter()
+    with pytest.raises(QueryTimeout, match=r"ran longer than this server allows \(0.3 s\)"):
+        with limits.deadline(0.3), connection.cursor() as cursor:
+            cursor.execute(slow_statement())
+            cursor.fetchall()
+    assert time.perf_counter() - started < 3
+    # The connection is as it was: no handler left behind, no short statement_timeout, the transaction usable.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM specimens")
+        assert cursor.fetchone() == (2335,)
+        if connection.vendor == "postgresql":
+            cursor.execute("SHOW statement_timeout")
+            assert cursor.fetchone() == ("0",)
+
+
+def test_no_statement_starts_after_the_deadline():
+    with pytest.raises(QueryTimeout), limits.deadline(0.05):
+        time.sleep(0.1)
+        list(Specimen.objects.all()[:1])
+
+
+def test_a_query_past_the_deadline_is_a_400_envelope(client, limit):
+    limit("RMA_QUERY_TIMEOUT_SECONDS", 0.000_001)
+    q = f"{CELLS},rma::criteria,[specimen__name$il'*a*'],rma::options[num_rows$eq'all']"
+    assert refused(client, q).startswith("the query ran longer than this server allows (1e-06 s)")
+    assert "ran longer" in refused(client, q, "xml")
+    limit("RMA_QUERY_TIMEOUT_SECONDS", 10)
+    assert answer(client, q)["total_rows"] > 0
 
 
 def test_text_values_with_a_nul_character_are_the_clients_error(client):

@@ -22,6 +22,7 @@ from celltypes.atlas.models import (
     Specimen,
     WellKnownFile,
 )
+from tests.integration.rma.statements import statements_of
 
 pytestmark = pytest.mark.django_db
 
@@ -567,7 +568,7 @@ def test_includes_are_loaded_one_statement_per_level_not_n_plus_one(client):
         body = ok(client, q)
     assert body["num_rows"] == 500
     # The atlas version, the roots, one statement for each of the 10 included levels, the count.
-    assert len(run.captured_queries) == 13, [q["sql"] for q in run.captured_queries]
+    assert len(statements_of(run)) == 13, statements_of(run)
 
 
 # ---- other routes -----------------------------------------------------------------------------------------------
