@@ -1,17 +1,19 @@
 """What one RMA query may cost, on SQLite and on PostgreSQL alike: pattern filters are SQL patterns (no regular
-expression to backtrack), includes are loaded in batches within a row budget, and every statement has a deadline.
+expression to backtrack), includes are loaded in batches within a row budget, every statement has a deadline, and
+a fault of the server is a logged 5xx, never the client's 400.
 """
 
 import json
+import logging
 import time
 import xml.etree.ElementTree as ET
 
 import pytest
-from django.db import connection
+from django.db import OperationalError, connection
 from django.test.utils import CaptureQueriesContext
 
 from celltypes.atlas.models import ApiCellTypesSpecimenDetail, Specimen, WellKnownFile
-from celltypes.rma import limits, response_cache
+from celltypes.rma import limits, response_cache, views
 from celltypes.rma.limits import QueryTimeout
 from celltypes.rma.patterns import glob_pattern, like_pattern
 
@@ -205,6 +207,36 @@ def test_a_query_past_the_deadline_is_a_400_envelope(client, limit):
     assert "ran longer" in refused(client, q, "xml")
     limit("RMA_QUERY_TIMEOUT_SECONDS", 10)
     assert answer(client, q)["total_rows"] > 0
+
+
+# ---- 4. a fault of the server is a 5xx envelope, logged -------------------------------------------------------
+@pytest.mark.parametrize("fmt", ["json", "xml", "csv"])
+def test_a_database_fault_is_a_logged_500_envelope(client, monkeypatch, caplog, fmt):
+    def broken(*args, **kwargs):
+        raise OperationalError("disk I/O error")
+
+    monkeypatch.setattr(views, "run_query", broken)
+    with caplog.at_level(logging.ERROR, logger="celltypes.rma.views"):
+        response = get(client, "model::Organism", fmt)
+    assert response.status_code == 500
+    if fmt == "xml":
+        root = ET.fromstring(response.content)
+        assert root.get("success") == "false" and "not the query's" in root.findtext("msg")
+    else:
+        body = json.loads(response.content)
+        assert body == {**body, "success": False, "num_rows": 0, "total_rows": 0}
+        assert body["msg"] == views.SERVER_FAULT
+    (record,) = [r for r in caplog.records if r.name == "celltypes.rma.views"]
+    assert "model::Organism" in record.getMessage() and record.exc_info[0] is OperationalError
+    # A fault is not cached: the next identical request is answered afresh.
+    monkeypatch.undo()
+    assert get(client, "model::Organism", fmt).status_code == 200
+
+
+def test_a_bug_is_a_500_envelope_too(client, monkeypatch):
+    monkeypatch.setattr(views, "run_query", lambda *a, **k: 1 / 0)
+    response = get(client, "model::Organism")
+    assert response.status_code == 500 and json.loads(response.content)["msg"] == views.SERVER_FAULT
 
 
 def test_text_values_with_a_nul_character_are_the_clients_error(client):
