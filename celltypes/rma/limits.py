@@ -17,6 +17,8 @@ from celltypes.rma.errors import RmaError
 NARROW = "ask for fewer rows (num_rows, start_row), add filters, or include fewer associations"
 # SQLite calls the deadline check every this many virtual-machine instructions (well under a millisecond).
 SQLITE_PROGRESS_STEPS = 10_000
+# PostgreSQL: how far past the deadline a statement may run before statement_timeout is set to the time left again.
+POSTGRES_SLACK_MS = 100
 
 
 class QueryTimeout(RmaError):
@@ -52,6 +54,7 @@ class _Deadline:
         self.seconds = seconds
         self.ends = time.monotonic() + seconds
         self.expired = False
+        self.statement_timeout_ms: int | None = None  # what PostgreSQL was last told
 
     def left(self) -> float:
         return self.ends - time.monotonic()
@@ -65,13 +68,16 @@ class _Deadline:
         return 1 if self.passed() else 0  # non-zero interrupts the running statement
 
     def before_statement(self, execute, sql, params, many, context):
-        """Django execute wrapper: no statement starts after the deadline; on PostgreSQL each one gets the time left
-        as its statement_timeout."""
+        """Django execute wrapper: no statement starts after the deadline; on PostgreSQL each one may run for the time
+        left (statement_timeout, set again only once it would overshoot the deadline by more than
+        POSTGRES_SLACK_MS: one extra round trip for a query of a few statements)."""
         if self.passed():
             raise QueryTimeout(self.seconds)
         if connection.vendor == "postgresql":
-            milliseconds = max(1, int(self.left() * 1000))
-            context["cursor"].cursor.execute("SELECT set_config('statement_timeout', %s, false)", [f"{milliseconds}"])
+            left_ms = max(1, int(self.left() * 1000))
+            if self.statement_timeout_ms is None or self.statement_timeout_ms - left_ms > POSTGRES_SLACK_MS:
+                context["cursor"].cursor.execute("SELECT set_config('statement_timeout', %s, false)", [str(left_ms)])
+                self.statement_timeout_ms = left_ms
         return execute(sql, params, many, context)
 
 
@@ -102,7 +108,7 @@ def deadline(seconds: float | None = None) -> Iterator[None]:
         if sqlite:
             if connection.connection is not None:
                 connection.connection.set_progress_handler(None, 0)
-        elif connection.vendor == "postgresql" and connection.connection is not None:
+        elif state.statement_timeout_ms is not None and connection.connection is not None:
             _reset_statement_timeout()
 
 
