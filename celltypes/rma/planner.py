@@ -1,4 +1,4 @@
-"""Syntax tree + schema -> a QuerySet and a prefetch plan. The only ORM-aware module of the RMA engine.
+"""Syntax tree + schema -> a QuerySet and an include plan (includes.py loads it). ORM-aware, like includes.py.
 
 Join semantics (protocol notes §4): criteria paths are EXISTS conditions on the root; include paths eager-load,
 and an include path with filters also restricts the roots and prunes its nested lists; criteria filters on a path
