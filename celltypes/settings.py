@@ -83,6 +83,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"].setdefault("init_command", "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Limits of one Allen RMA answer (celltypes/rma/limits.py); past one, a 400 envelope says what to narrow.
+RMA_QUERY_TIMEOUT_SECONDS = env.float("RMA_QUERY_TIMEOUT_SECONDS", default=10.0)
+RMA_MAX_INCLUDED_ROWS = env.int("RMA_MAX_INCLUDED_ROWS", default=50_000)
+RMA_MAX_RESPONSE_BYTES = env.int("RMA_MAX_RESPONSE_BYTES", default=64 * 1024 * 1024)
+
 REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/0")
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL)
 CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", default=REDIS_URL)

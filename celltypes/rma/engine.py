@@ -3,9 +3,9 @@
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
-from celltypes.rma import row_cache
+from celltypes.rma import includes, limits, row_cache
 from celltypes.rma.errors import RmaError
-from celltypes.rma.planner import MAX_NUM_ROWS, Plan, plan, prefetches
+from celltypes.rma.planner import MAX_NUM_ROWS, Plan, plan
 from celltypes.rma.serialize import fields_of_flat, records
 from celltypes.rma.syntax import (
     Association,
@@ -42,7 +42,13 @@ def run_query(query: Query, *, json_version: int | None = None) -> RmaResult:
 
     With `json_version` (the atlas version, for a JSON answer) big flat pages come back as pre-serialised
     orjson fragments from the row cache rather than dicts: only the JSON renderer may be given such records.
+    Every statement runs under the deadline of `limits.deadline` (QueryTimeout past it).
     """
+    with limits.deadline():
+        return _run_stages(query, json_version)
+
+
+def _run_stages(query: Query, json_version: int | None) -> RmaResult:
     bound: dict[str, tuple[Value, ...]] = {}
     result: RmaResult | None = None
     for index, stage in enumerate(query.stages):
@@ -151,8 +157,8 @@ def _run_stage(stage: ModelStage, json_version: int | None = None) -> RmaResult:
     if preview:
         return RmaResult([], p.start_row, queryset.count(), p)
     if p.includes or p.model.computed:
-        objs = list(queryset.prefetch_related(*prefetches(p.includes))[start:stop])
-        found = records(p, objs)
+        roots = list(queryset[start:stop])
+        found = records(p, roots, includes.load(p.model, roots, p.includes))
     else:
         # The flat path (the SDK's cell table, features, sweeps): tuples straight into dicts, no per-value work.
         # Non-finite floats are left to the renderers (orjson writes them as null).

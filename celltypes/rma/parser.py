@@ -13,6 +13,7 @@ from typing import TypeVar
 
 from .errors import RmaError
 from .syntax import (
+    VALUELESS_OPS,
     Association,
     Column,
     FieldRef,
@@ -44,6 +45,8 @@ _SEPARATORS = re.compile(r"[\s+]+")  # Django turns '+' into ' '; both separate 
 _BARE_STOP = frozenset("[],'")
 _MODEL_OPS = frozenset(Op) - {Op.IS}
 _PARAM_OPS = frozenset(Op)
+# A value is glued to a two-letter operator (`$eqfoo`), so the longer valueless words are tried first.
+_VALUELESS_LONGEST_FIRST = sorted(VALUELESS_OPS, key=len, reverse=True)
 
 
 def parse(text: str) -> Query:
@@ -362,6 +365,12 @@ class _Parser:
             self.pos += 1
             return Filter(attr, table, None, (), start)
         op = self.operator(ops)
+        if op in VALUELESS_OPS:
+            self.skip_ws()
+            if self.peek() != "]":
+                raise RmaError(f"'${op}' takes no value: write [{attr}${op}]", self.pos)
+            self.pos += 1
+            return Filter(attr, table, op, (), start)
         items = self.value_items("]", what=f"${op}")
         if len(items) > 1 and op is not Op.IN and not lists_anywhere:
             raise RmaError(f"a list of values needs $in, not ${op} (quote values containing ',')", items[1][2])
@@ -382,6 +391,10 @@ class _Parser:
     def operator(self, ops: frozenset[Op]) -> Op:
         if self.peek() != "$":
             raise self.unexpected("an operator such as $eq, or ']'")
+        for op in _VALUELESS_LONGEST_FIRST:
+            if op in ops and self.text.startswith(op, self.pos + 1, self.end):
+                self.pos += 1 + len(op)
+                return op
         word = self.text[self.pos + 1 : self.pos + 3]
         if word in ops:
             self.pos += 3

@@ -1,16 +1,16 @@
-"""Syntax tree + schema -> a QuerySet and a prefetch plan. The only ORM-aware module of the RMA engine.
+"""Syntax tree + schema -> a QuerySet and an include plan (includes.py loads it). ORM-aware, like includes.py.
 
 Join semantics (protocol notes §4): criteria paths are EXISTS conditions on the root; include paths eager-load,
 and an include path with filters also restricts the roots and prunes its nested lists; criteria filters on a path
 that is also included prune that included list; roots are distinct.
 """
 
-import re
 from dataclasses import dataclass, field
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import F, Q, QuerySet
 
 from celltypes.rma.errors import RmaError
+from celltypes.rma.patterns import IPatternMatch, PatternMatch
 from celltypes.rma.schema import RmaAttribute, RmaModel, model_named, schema
 from celltypes.rma.syntax import Association, Filter, ModelStage, Op, OrderBy, Value, ValueKind
 
@@ -29,7 +29,6 @@ class IncludeNode:
     association_name: str
     accessor: str
     many: bool
-    wrap_single: bool
     filters: Q = field(default_factory=Q)
     children: dict[str, "IncludeNode"] = field(default_factory=dict)
 
@@ -123,8 +122,10 @@ def _filter_q(model: RmaModel, item: Filter) -> Q:
 
 
 def _condition(lookup: str, attribute: RmaAttribute, item: Filter) -> Q:
-    if item.op is None:
+    if item.op is None or item.op == Op.NONNULL:
         return Q(**{f"{lookup}__isnull": False})
+    if item.op == Op.NULL:
+        return Q(**{f"{lookup}__isnull": True})
     if item.op == Op.IN:
         values = [_coerce(attribute, v, item) for v in item.values]
         non_null = [v for v in values if v is not None]
@@ -139,8 +140,8 @@ def _condition(lookup: str, attribute: RmaAttribute, item: Filter) -> Q:
     if item.op in (Op.LI, Op.IL):
         if value is None:
             raise RmaError(f"'${item.op.value}' needs a pattern, not null", item.position)
-        pattern = "^" + ".*".join(re.escape(part) for part in str(item.values[0].text).split("*")) + "$"
-        return Q(**{f"{lookup}__{'regex' if item.op == Op.LI else 'iregex'}": pattern})
+        match = PatternMatch if item.op == Op.LI else IPatternMatch
+        return Q(match(F(lookup), item.values[0].text))
     if item.op == Op.EQ:
         return Q(**{f"{lookup}__isnull": True}) if value is None else Q(**{lookup: value})
     if item.op == Op.NE:
@@ -184,6 +185,8 @@ def _coerce(attribute: RmaAttribute, value: Value, item: Filter):
         raise RmaError(f"'{attribute.name}' is true or false; '{text}' is neither", item.position)
     if attribute.kind == "json":
         raise RmaError(f"'{attribute.name}' cannot be filtered", item.position)
+    if "\x00" in text:
+        raise RmaError(f"'{attribute.name}': a text value cannot hold the NUL character", item.position)
     return text
 
 
@@ -273,7 +276,6 @@ def _add_include(
             association_name=path.name,
             accessor=association.accessor,
             many=association.many,
-            wrap_single=association.wrap_single,
         )
     _constrain(root, node, path, ancestors)
     for child in path.children:
@@ -310,18 +312,6 @@ def _prune_includes(
         _constrain(root, node, path, ancestors)
     for child in path.children:
         _prune_includes(root, node.model, child, node.children, (*ancestors, node))
-
-
-def prefetches(nodes: dict[str, IncludeNode]) -> list[Prefetch]:
-    out = []
-    for node in nodes.values():
-        django_model = node.model.django_model
-        queryset = django_model.objects.all()
-        if node.filters:
-            queryset = django_model.objects.filter(pk__in=django_model.objects.filter(node.filters).values("pk"))
-        queryset = queryset.prefetch_related(*prefetches(node.children))
-        out.append(Prefetch(node.accessor, queryset=queryset))
-    return out
 
 
 # ---- options ----------------------------------------------------------------------------------------------

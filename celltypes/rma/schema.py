@@ -18,8 +18,7 @@ class RmaAssociation:
     name: str
     target: str  # RMA model name
     accessor: str  # Django relation name on the source model
-    many: bool  # serialised as a list (to-many), else as an object
-    wrap_single: bool = False  # a Django one-to-one that Allen serialises as a one-element list
+    many: bool  # serialised as a list (to-many; also a one-to-one Allen lists, Specimen.ephys_features), else an object
 
 
 @dataclass(frozen=True)
@@ -85,55 +84,54 @@ MODELS: dict[str, type[dj.Model]] = {
     "WellKnownFileType": m.WellKnownFileType,
 }
 
-# (model, association name, target model, Django accessor, many, wrap_single)
-ASSOCIATIONS: list[tuple[str, str, str, str, bool, bool]] = [
-    ("Specimen", "donor", "Donor", "donor", False, False),
-    ("Specimen", "structure", "Structure", "structure", False, False),
-    ("Specimen", "cell_reporter", "CellReporter", "cell_reporter", False, False),
-    ("Specimen", "ephys_result", "EphysResult", "ephys_result", False, False),
-    ("Specimen", "specimen_tags", "SpecimenTag", "specimen_tags", True, False),
-    ("Specimen", "products", "Product", "products", True, False),
-    ("Specimen", "cell_soma_locations", "CellSomaLocation", "cell_soma_locations", True, False),
-    ("Specimen", "ephys_sweeps", "EphysSweep", "ephys_sweeps", True, False),
-    ("Specimen", "ephys_features", "EphysFeature", "ephys_features", True, True),
-    ("Specimen", "neuron_reconstructions", "NeuronReconstruction", "neuron_reconstructions", True, False),
-    ("Specimen", "neuronal_models", "NeuronalModel", "neuronal_models", True, False),
-    ("Donor", "organism", "Organism", "organism", False, False),
-    ("Donor", "transgenic_lines", "TransgenicLine", "transgenic_lines", True, False),
-    ("Donor", "specimens", "Specimen", "specimens", True, False),
-    ("Organism", "donors", "Donor", "donors", True, False),
-    ("Structure", "parent_structure", "Structure", "parent", False, False),
-    ("Structure", "specimens", "Specimen", "specimens", True, False),
-    ("TransgenicLine", "donors", "Donor", "donors", True, False),
-    ("SpecimenTag", "specimens", "Specimen", "specimens", True, False),
-    ("Product", "specimens", "Specimen", "specimens", True, False),
-    ("CellReporter", "specimens", "Specimen", "specimens", True, False),
-    ("CellSomaLocation", "specimen", "Specimen", "specimen", False, False),
-    ("EphysResult", "specimen", "Specimen", "specimen", False, False),
-    ("EphysResult", "well_known_files", "WellKnownFile", "well_known_files", True, False),
-    ("EphysSweep", "specimen", "Specimen", "specimen", False, False),
-    ("EphysFeature", "specimen", "Specimen", "specimen", False, False),
-    ("NeuronReconstruction", "specimen", "Specimen", "specimen", False, False),
-    ("NeuronReconstruction", "well_known_files", "WellKnownFile", "well_known_files", True, False),
-    ("NeuronalModel", "specimen", "Specimen", "specimen", False, False),
+# (model, association name, target model, Django accessor, many)
+ASSOCIATIONS: list[tuple[str, str, str, str, bool]] = [
+    ("Specimen", "donor", "Donor", "donor", False),
+    ("Specimen", "structure", "Structure", "structure", False),
+    ("Specimen", "cell_reporter", "CellReporter", "cell_reporter", False),
+    ("Specimen", "ephys_result", "EphysResult", "ephys_result", False),
+    ("Specimen", "specimen_tags", "SpecimenTag", "specimen_tags", True),
+    ("Specimen", "products", "Product", "products", True),
+    ("Specimen", "cell_soma_locations", "CellSomaLocation", "cell_soma_locations", True),
+    ("Specimen", "ephys_sweeps", "EphysSweep", "ephys_sweeps", True),
+    ("Specimen", "ephys_features", "EphysFeature", "ephys_features", True),
+    ("Specimen", "neuron_reconstructions", "NeuronReconstruction", "neuron_reconstructions", True),
+    ("Specimen", "neuronal_models", "NeuronalModel", "neuronal_models", True),
+    ("Donor", "organism", "Organism", "organism", False),
+    ("Donor", "transgenic_lines", "TransgenicLine", "transgenic_lines", True),
+    ("Donor", "specimens", "Specimen", "specimens", True),
+    ("Organism", "donors", "Donor", "donors", True),
+    ("Structure", "parent_structure", "Structure", "parent", False),
+    ("Structure", "specimens", "Specimen", "specimens", True),
+    ("TransgenicLine", "donors", "Donor", "donors", True),
+    ("SpecimenTag", "specimens", "Specimen", "specimens", True),
+    ("Product", "specimens", "Specimen", "specimens", True),
+    ("CellReporter", "specimens", "Specimen", "specimens", True),
+    ("CellSomaLocation", "specimen", "Specimen", "specimen", False),
+    ("EphysResult", "specimen", "Specimen", "specimen", False),
+    ("EphysResult", "well_known_files", "WellKnownFile", "well_known_files", True),
+    ("EphysSweep", "specimen", "Specimen", "specimen", False),
+    ("EphysFeature", "specimen", "Specimen", "specimen", False),
+    ("NeuronReconstruction", "specimen", "Specimen", "specimen", False),
+    ("NeuronReconstruction", "well_known_files", "WellKnownFile", "well_known_files", True),
+    ("NeuronalModel", "specimen", "Specimen", "specimen", False),
     (
         "NeuronalModel",
         "neuronal_model_template",
         "NeuronalModelTemplate",
         "neuronal_model_template",
         False,
-        False,
     ),
-    ("NeuronalModel", "well_known_files", "WellKnownFile", "well_known_files", True, False),
-    ("NeuronalModel", "neuronal_model_runs", "NeuronalModelRun", "neuronal_model_runs", True, False),
-    ("NeuronalModelTemplate", "well_known_files", "WellKnownFile", "well_known_files", True, False),
-    ("NeuronalModelTemplate", "neuronal_models", "NeuronalModel", "neuronal_models", True, False),
-    ("NeuronalModelRun", "neuronal_model", "NeuronalModel", "neuronal_model", False, False),
-    ("NeuronalModelRun", "well_known_files", "WellKnownFile", "well_known_files", True, False),
-    ("WellKnownFile", "well_known_file_type", "WellKnownFileType", "well_known_file_type", False, False),
-    ("WellKnownFile", "ephys_result", "EphysResult", "ephys_result", False, False),
-    ("WellKnownFile", "neuron_reconstruction", "NeuronReconstruction", "neuron_reconstruction", False, False),
-    ("WellKnownFile", "neuronal_model", "NeuronalModel", "neuronal_model", False, False),
+    ("NeuronalModel", "well_known_files", "WellKnownFile", "well_known_files", True),
+    ("NeuronalModel", "neuronal_model_runs", "NeuronalModelRun", "neuronal_model_runs", True),
+    ("NeuronalModelTemplate", "well_known_files", "WellKnownFile", "well_known_files", True),
+    ("NeuronalModelTemplate", "neuronal_models", "NeuronalModel", "neuronal_models", True),
+    ("NeuronalModelRun", "neuronal_model", "NeuronalModel", "neuronal_model", False),
+    ("NeuronalModelRun", "well_known_files", "WellKnownFile", "well_known_files", True),
+    ("WellKnownFile", "well_known_file_type", "WellKnownFileType", "well_known_file_type", False),
+    ("WellKnownFile", "ephys_result", "EphysResult", "ephys_result", False),
+    ("WellKnownFile", "neuron_reconstruction", "NeuronReconstruction", "neuron_reconstruction", False),
+    ("WellKnownFile", "neuronal_model", "NeuronalModel", "neuronal_model", False),
 ]
 
 
@@ -164,8 +162,8 @@ def _attributes(django_model: type[dj.Model]) -> dict[str, RmaAttribute]:
 @cache
 def schema() -> dict[str, RmaModel]:
     associations: dict[str, dict[str, RmaAssociation]] = {name: {} for name in MODELS}
-    for source, name, target, accessor, many, wrap in ASSOCIATIONS:
-        associations[source][name] = RmaAssociation(name, target, accessor, many, wrap)
+    for source, name, target, accessor, many in ASSOCIATIONS:
+        associations[source][name] = RmaAssociation(name, target, accessor, many)
     out = {}
     for name, django_model in MODELS.items():
         out[name] = RmaModel(

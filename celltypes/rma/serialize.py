@@ -1,4 +1,4 @@
-"""Root rows (+ prefetched includes) -> plain dicts honouring only/except.
+"""Root rows (+ their included rows) -> plain dicts honouring only/except.
 
 Nested records have non-finite floats turned into None here; flat rows keep them and the renderers write them
 as null / nil / empty (orjson does so by itself), so that the SDK's simplejson never sees NaN.
@@ -6,6 +6,8 @@ as null / nil / empty (orjson does so by itself), so that the SDK's simplejson n
 
 import math
 
+from celltypes.rma.includes import Included
+from celltypes.rma.limits import IncludedRows
 from celltypes.rma.planner import IncludeNode, Plan
 from celltypes.rma.schema import RmaModel
 
@@ -33,8 +35,11 @@ def clean(value):
     return value
 
 
-def records(plan: Plan, rows) -> list[dict]:
+def records(plan: Plan, rows, included: Included) -> list[dict]:
+    """One dict per root row, with its included rows (loaded by `includes.load`) nested under their names; an
+    RmaError once the nested records pass RMA_MAX_INCLUDED_ROWS."""
     fields_cache: dict[str, list[tuple[str, str]]] = {}
+    budget = IncludedRows()
 
     def fields_of(model: RmaModel) -> list[tuple[str, str]]:
         if model.name not in fields_cache:
@@ -44,11 +49,13 @@ def records(plan: Plan, rows) -> list[dict]:
     def one(model: RmaModel, obj, nodes: dict[str, IncludeNode]) -> dict:
         out = {name: clean(getattr(obj, attname)) for name, attname in fields_of(model)}
         for key, node in nodes.items():
-            value = _related(obj, node)
+            loaded = included[id(node)]
+            found = loaded.of(obj)
+            budget.add(len(found) if node.many else min(len(found), 1), loaded.path)
             if node.many:
-                out[key] = [one(node.model, item, node.children) for item in value]
-            elif value is not None:
-                out[key] = one(node.model, value, node.children)
+                out[key] = [one(node.model, item, node.children) for item in found]
+            elif found:
+                out[key] = one(node.model, found[0], node.children)
         return out
 
     return [one(plan.model, row, plan.includes) for row in rows]
@@ -56,18 +63,3 @@ def records(plan: Plan, rows) -> list[dict]:
 
 def fields_of_flat(plan: Plan) -> list[tuple[str, str]]:
     return [(n, f) for n, f in _visible(plan.model, plan) if n not in plan.model.computed]
-
-
-def _related(obj, node: IncludeNode):
-    if node.many and not node.wrap_single:
-        return list(getattr(obj, node.accessor).all())
-    try:
-        value = getattr(obj, node.accessor)
-    except Exception as exc:  # a missing reverse one-to-one raises RelatedObjectDoesNotExist
-        if type(exc).__name__ == "RelatedObjectDoesNotExist" or exc.__class__.__name__.endswith("DoesNotExist"):
-            value = None
-        else:
-            raise
-    if node.wrap_single:
-        return [value] if value is not None else []
-    return value

@@ -30,6 +30,12 @@ class Op(StrEnum):
     LI = "li"  # LIKE, `*` is the wildcard
     IL = "il"  # ILIKE, `*` is the wildcard
     IS = "is"  # only in pipe::/service:: parameters
+    NONNULL = "nonnull"  # IS NOT NULL, takes no value
+    NULL = "null"  # IS NULL, takes no value
+
+
+# Operators written without a value: `[nr__reconstruction_type$nonnull]`.
+VALUELESS_OPS = frozenset({Op.NONNULL, Op.NULL})
 
 
 class ValueKind(StrEnum):
@@ -72,7 +78,8 @@ class Value:
 class Filter:
     """`[attr]`, `[attr$op value]`, `[table.attr$in v1,v2]`.
 
-    `op` is None for an existence test (`[attr]`, IS NOT NULL) and then `values` is empty.
+    `op` is None for an existence test (`[attr]`, IS NOT NULL) and then `values` is empty, as it is for the
+    valueless operators `$nonnull` / `$null`.
     `values` holds one Value for scalar operators, one or more for `$in` (and for the
     comma lists allowed in service::/pipe:: parameters).
     """

@@ -1,17 +1,19 @@
-"""HTTP routes of Allen's API. Thin: parse the request, run the engine, render; RmaError -> HTTP 400 envelope."""
+"""HTTP routes of Allen's API. Thin: parse the request, run the engine, render.
+
+RmaError (the query's fault, or its size past a limit) -> HTTP 400 envelope; anything else -> 500 envelope, logged.
+"""
 
 import logging
 import re
 from dataclasses import replace
 
-from django.db import DatabaseError
 from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET
 
 from celltypes.atlas.models import NeuronalModel, WellKnownFile
 from celltypes.atlas.services.versions import atlas_version_get
-from celltypes.rma import response_cache
+from celltypes.rma import limits, response_cache
 from celltypes.rma.downloads import FileUnavailable, neuronal_model_zip, well_known_file_source
 from celltypes.rma.engine import run_query
 from celltypes.rma.errors import RmaError
@@ -25,6 +27,7 @@ from celltypes.rma.syntax import Filter, Op, Query, Value
 log = logging.getLogger(__name__)
 FORMATS = {"json": "application/json", "xml": "application/xml", "csv": "text/csv"}
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+SERVER_FAULT = "the server failed to answer this query (its fault, not the query's; the error is logged)"
 
 
 def _error(fmt: str, message: str, status: int = 400) -> HttpResponse:
@@ -59,12 +62,18 @@ def _respond(request: HttpRequest, query: Query, fmt: str) -> HttpResponse:
 
 def _answer(request: HttpRequest, query: Query, fmt: str, version: int) -> HttpResponse:
     try:
-        result = run_query(query, json_version=version if fmt == "json" else None)
+        response = _render(request, query, fmt, version)
     except RmaError as exc:
         return _error(fmt, str(exc))
-    except DatabaseError as exc:
-        log.warning("RMA query failed in the database: %s", exc)
-        return _error(fmt, f"the query could not be executed: {exc.__class__.__name__}")
+    except Exception:
+        # Not the client's doing: valid queries must work; a fault here is ours (5xx, logged with the query).
+        log.exception("RMA query failed on the server: %s", to_text(query))
+        return _error(fmt, SERVER_FAULT, status=500)
+    return response
+
+
+def _render(request: HttpRequest, query: Query, fmt: str, version: int) -> HttpResponse:
+    result = run_query(query, json_version=version if fmt == "json" else None)
     plan = result.plan
     extra = {}
     if plan.debug:
@@ -92,6 +101,7 @@ def _answer(request: HttpRequest, query: Query, fmt: str, version: int) -> HttpR
         response = HttpResponse(body, content_type=FORMATS["xml"])
     else:
         response = HttpResponse(csv_renderer.table(result.records), content_type=FORMATS["csv"])
+    limits.check_response_size(len(response.content))
     filename = request.GET.get("filename")
     if fmt == "csv" or filename:
         safe = re.sub(r"[^A-Za-z0-9._-]", "_", filename or "query.csv")

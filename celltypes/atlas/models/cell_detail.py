@@ -94,7 +94,7 @@ class ApiCellTypesSpecimenDetail(models.Model):
         db_table = "api_cell_types_specimen_details"
         ordering = ["specimen_id"]
         indexes = [
-            # Covers every column the cell search filters, counts and searches text on (celltypes/web/facets.py,
+            # Covers every column the cell search filters, counts and searches text on (celltypes/atlas/facets.py,
             # celltypes/web/search.py), so that facet counts read this narrow index instead of the 54-column
             # rows: ~3x faster scans at 100k cells, and a direct seek when the leading facets (species, dendrite
             # type, layer) are picked.

@@ -506,6 +506,24 @@ def test_morphapi_count_only_query():
     assert stage.filters[0].op is Op.NE and stage.filters[0].value.kind is ValueKind.NULL
 
 
+def test_seed_query_nonnull_and_null_take_no_value():
+    """The seed document's own "cells with morphological reconstructions": IS NOT NULL / IS NULL, no value."""
+    query = parse("model::ApiCellTypesSpecimenDetail,rma::criteria,[nr__reconstruction_type$nonnull]")
+    assert only_stage(query).filters == (filt("nr__reconstruction_type", "nonnull"),)
+    assert only_stage(parse("model::X[a$null][b $null ]")).filters == (filt("a", "null"), filt("b", "null"))
+    # Everywhere a filter can stand: glued to the model, on associations (nested too), in include, legacy criteria.
+    nested = only_stage(parse("model::X,rma::criteria,donor[name$nonnull](organism[id$null]),rma::include,a[b$null]"))
+    assert nested.criteria == (
+        assoc("donor", assoc("organism", filters=(filt("id", "null"),)), filters=(filt("name", "nonnull"),)),
+    )
+    assert nested.include == (assoc("a", filters=(filt("b", "null"),)),)
+    legacy = parse_legacy("Specimen", {"criteria": "[donor_id$nonnull],donor[name$null]"})
+    assert only_stage(legacy).filters == (filt("donor_id", "nonnull"),)
+    assert to_text(query) == "model::ApiCellTypesSpecimenDetail[nr__reconstruction_type$nonnull]"
+    # A value glued to a two-letter operator still reads as before: `$eqnull`, `$nenull`.
+    assert only_stage(parse("model::X[a$eqnull]")).filters == (filt("a", "eq", bare("null")),)
+
+
 def test_quoted_null_is_a_string_token_with_text_null():
     value = only_stage(parse("model::X[a$ne'null']")).filters[0].value
     assert value == quoted("null") and value.kind is ValueKind.STRING
@@ -748,6 +766,7 @@ SDK_QUERIES = [
     "model::Gene,rma::criteria,structures[id$in$xstructures]",
     "service::text_search[query_string$eqfoo][x$eq1,2]",
     "model::X[a$eq'it''s'][b][c.d$ne null]",
+    "model::ApiCellTypesSpecimenDetail,rma::criteria,[nr__reconstruction_type$nonnull],donor[x.y$null]",
 ]
 
 
@@ -784,7 +803,9 @@ def test_positions_point_into_the_text_and_do_not_affect_equality():
         ("model::X,rma::criteria,a()", "empty parentheses after 'a'", 25),
         ("model::X[name$eq'abc]", "unterminated quoted string", 16),
         ("model::X[id$zz1]", "unknown operator '$zz'", 11),
-        ("model::X[id$nonnull]", "unknown operator '$nonnull'", 11),
+        ("model::X[id$nonnull1]", "'$nonnull' takes no value: write [id$nonnull]", 19),
+        ("model::X[id$null'x']", "'$null' takes no value", 16),
+        ("model::X[id$nul]", "unknown operator '$nul'", 11),
         ("model::X[id$is1]", "unknown operator '$is'", 11),
         ("model::X[id=1]", "unexpected '='", 11),
         ("model::X[]", "empty filter '[]'", 8),

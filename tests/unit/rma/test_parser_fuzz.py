@@ -6,6 +6,7 @@ from hypothesis import strategies as st
 from celltypes.rma.errors import RmaError
 from celltypes.rma.parser import options_from_params, parse, parse_legacy, to_text
 from celltypes.rma.syntax import (
+    VALUELESS_OPS,
     Association,
     Column,
     FieldRef,
@@ -49,7 +50,7 @@ SDK_QUERIES = [
     "rma::options[start_row$eq0][num_rows$eq5000][order$eq'id']",
 ]
 
-RMA_CHARS = "[](),'$:+. \n*_=-" + "abeilnqtsx" + "019"
+RMA_CHARS = "[](),'$:+. \n*_=-" + "abeilnoqtsux" + "019"
 
 
 def parses_or_raises_rma_error(text: str) -> None:
@@ -130,7 +131,7 @@ values = st.one_of(st.builds(Value, bare_texts, st.just(False)), st.builds(Value
 def filters(scalar_ops: list[Op], list_ops: list[Op]) -> st.SearchStrategy[Filter]:
     refs = {"attr": idents, "table": st.none() | idents}
     return st.one_of(
-        st.builds(Filter, **refs, op=st.none(), values=st.just(())),
+        st.builds(Filter, **refs, op=st.none() | st.sampled_from(sorted(VALUELESS_OPS)), values=st.just(())),
         st.builds(Filter, **refs, op=st.sampled_from(scalar_ops), values=st.tuples(values)),
         st.builds(
             Filter, **refs, op=st.sampled_from(list_ops), values=st.lists(values, min_size=1, max_size=4).map(tuple)
@@ -138,8 +139,10 @@ def filters(scalar_ops: list[Op], list_ops: list[Op]) -> st.SearchStrategy[Filte
     )
 
 
-model_filters = filters([op for op in Op if op is not Op.IS], [Op.IN])
-param_filters = filters(list(Op), list(Op))  # service:: / pipe:: parameters take lists with any operator
+model_filters = filters([op for op in Op if op is not Op.IS and op not in VALUELESS_OPS], [Op.IN])
+param_filters = filters(  # service:: / pipe:: parameters take lists with any operator that takes values
+    [op for op in Op if op not in VALUELESS_OPS], [op for op in Op if op not in VALUELESS_OPS]
+)
 
 
 def associations(depth: int) -> st.SearchStrategy[Association]:
