@@ -337,7 +337,7 @@ SEED_ANSWERS = [
     (
         "model::NeuronReconstruction,rma::criteria,specimen(ephys_result[failed$eqfalse]),"
         "rma::options[except$eqt,a,g,s][num_rows$eq'all']",
-        736,
+        667,  # one current reconstruction per reconstructed cell (older tracings are not served as current)
     ),
     (sdk_ephys_data_query(NWB_SPECIMEN), 1),
     (sdk_reconstruction_query(SWC_SPECIMEN, "3DNeuronReconstruction"), 1),
