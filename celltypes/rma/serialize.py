@@ -4,12 +4,11 @@ Nested records have non-finite floats turned into None here; flat rows keep them
 as null / nil / empty (orjson does so by itself), so that the SDK's simplejson never sees NaN.
 """
 
-import math
-
 from celltypes.rma.includes import Included
 from celltypes.rma.limits import IncludedRows
 from celltypes.rma.planner import IncludeNode, Plan
 from celltypes.rma.schema import RmaModel
+from celltypes.science.values import finite_or_none
 
 
 def _visible(model: RmaModel, plan: Plan) -> list[tuple[str, str]]:
@@ -29,12 +28,6 @@ def _visible(model: RmaModel, plan: Plan) -> list[tuple[str, str]]:
     return names
 
 
-def clean(value):
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
 def records(plan: Plan, rows, included: Included) -> list[dict]:
     """One dict per root row, with its included rows (loaded by `includes.load`) nested under their names; an
     RmaError once the nested records pass RMA_MAX_INCLUDED_ROWS."""
@@ -47,7 +40,7 @@ def records(plan: Plan, rows, included: Included) -> list[dict]:
         return fields_cache[model.name]
 
     def one(model: RmaModel, obj, nodes: dict[str, IncludeNode]) -> dict:
-        out = {name: clean(getattr(obj, attname)) for name, attname in fields_of(model)}
+        out = {name: finite_or_none(getattr(obj, attname)) for name, attname in fields_of(model)}
         for key, node in nodes.items():
             loaded = included[id(node)]
             found = loaded.of(obj)

@@ -98,6 +98,14 @@ def specimens_with_held_swc(specimen_ids: Iterable[int]) -> set[int]:
     return {specimen_id for specimen_id, file_id in files if filestore.has_well_known_file(file_id)}
 
 
+def reconstructions_with_held_swc() -> list[int]:
+    """Ids of every reconstruction (current or older) whose SWC the file store holds, ascending."""
+    files = WellKnownFile.objects.filter(
+        well_known_file_type_id=choices.RECONSTRUCTION[0], neuron_reconstruction__isnull=False
+    ).values_list("neuron_reconstruction_id", "id")
+    return sorted({recon_id for recon_id, file_id in files if filestore.has_well_known_file(file_id)})
+
+
 def swc_file_get(*, file_id: int) -> WellKnownFile | None:
     """The SWC (3DNeuronReconstruction) well-known file ``file_id`` when the file store holds it."""
     wkf = WellKnownFile.objects.filter(pk=file_id, well_known_file_type_id=choices.RECONSTRUCTION[0]).first()

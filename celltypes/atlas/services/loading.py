@@ -43,7 +43,7 @@ from celltypes.atlas.services.loaded_rows import stale_rows_delete
 from celltypes.atlas.services.minted_ids import IdMinter
 from celltypes.atlas.services.versions import atlas_version_bump
 from celltypes.atlas.tables import Row, TableError, read_table
-from celltypes.atlas.vocabulary import SPECIES, STRUCTURE_NAMES
+from celltypes.atlas.vocabulary import SAME_TRACING_RTOL, SPECIES, STRUCTURE_NAMES
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +63,6 @@ TABLE_RECONSTRUCTION_COLUMNS = (
     "average_contraction",
     "average_parent_daughter_ratio",
 )
-MATCH_TOLERANCE = 1e-9
 # Published reconstruction records: the 670-cell merge of the cell table's release first, then the older table.
 MORPHOLOGY_SOURCES = (
     (ALL_FEATURES_TABLE, {"id": ["id_y"]}),
@@ -339,7 +338,7 @@ class DemoLoader:
 
         The record whose id the cell table names (nrwkf__id - 2) is the current one. Failing that, a record whose
         type and five published values (the cell table's nr__ columns) all agree with the cell table's, to a
-        relative MATCH_TOLERANCE; the 670-cell merge is of the cell table's release, so it is asked before the older
+        relative SAME_TRACING_RTOL; the 670-cell merge is of the cell table's release, so it is asked before the older
         402-record table. Any other record is an older, superseded tracing. A cell left without a published record
         keeps the cell table's five values, and the load report says so.
         """
@@ -760,14 +759,14 @@ def _json_typed(record: dict, name: str, model: type[dj.Model], where: str) -> o
 
 
 def _same_reconstruction(table: NeuronReconstruction, row: Row) -> bool:
-    """Whether a published record has the cell table's type and its five nr__ values (relative MATCH_TOLERANCE)."""
+    """Whether a published record has the cell table's type and its five nr__ values (relative SAME_TRACING_RTOL)."""
     if row.text("neuron_reconstruction_type") != table.neuron_reconstruction_type:
         return False
     for name in TABLE_RECONSTRUCTION_COLUMNS:
         ours, theirs = getattr(table, name), _typed(row, name, NeuronReconstruction)
         if ours is None or theirs is None:
             return False
-        if abs(ours - theirs) > MATCH_TOLERANCE * max(1.0, abs(ours), abs(theirs)):
+        if abs(ours - theirs) > SAME_TRACING_RTOL * max(1.0, abs(ours), abs(theirs)):
             return False
     return True
 

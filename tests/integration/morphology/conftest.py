@@ -2,7 +2,7 @@
 
 import pytest
 
-from celltypes.atlas import choices, filestore
+from celltypes.atlas import filestore
 from tests.integration.morphology.demo_cells import clear_previews
 
 
@@ -13,16 +13,11 @@ def held_swc():
     Returns a function (content: bytes) -> WellKnownFile; the file and its previews are removed afterwards.
     """
     from celltypes.atlas.models import NeuronReconstruction, WellKnownFile
+    from celltypes.atlas.selectors.morphology import specimens_with_held_swc
     from tests.factories import WellKnownFileFactory
 
     made: list[int] = []
-    held = {
-        w.neuron_reconstruction.specimen_id
-        for w in WellKnownFile.objects.filter(well_known_file_type_id=choices.RECONSTRUCTION[0]).select_related(
-            "neuron_reconstruction"
-        )
-        if filestore.has_well_known_file(w.id)
-    }
+    held = specimens_with_held_swc(NeuronReconstruction.objects.values_list("specimen_id", flat=True))
     reconstruction = (
         NeuronReconstruction.objects.filter(superseded=False, number_nodes__isnull=False)
         .exclude(specimen_id__in=held)

@@ -5,9 +5,8 @@ import time
 
 from django.core.management.base import BaseCommand
 
-from celltypes.atlas import choices, filestore
-from celltypes.atlas.models import NeuronReconstruction, WellKnownFile
-from celltypes.atlas.selectors.morphology import morphology_comparison
+from celltypes.atlas.models import NeuronReconstruction
+from celltypes.atlas.selectors.morphology import morphology_comparison, reconstructions_with_held_swc
 from celltypes.atlas.services.morphology import computed_morphology_update
 from celltypes.atlas.vocabulary import AGREEMENT_RTOL, MORPHOLOGY_COLUMNS
 
@@ -26,15 +25,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, force: bool, reconstruction: list[int] | None, **options):
         started = time.perf_counter()
-        ids = sorted(
-            {
-                wkf.neuron_reconstruction_id
-                for wkf in WellKnownFile.objects.filter(
-                    well_known_file_type_id=choices.RECONSTRUCTION[0], neuron_reconstruction__isnull=False
-                ).only("id", "neuron_reconstruction_id")
-                if filestore.has_well_known_file(wkf.id)
-            }
-        )
+        ids = reconstructions_with_held_swc()
         if reconstruction:
             ids = [i for i in ids if i in set(reconstruction)]
         comparisons = []
