@@ -21,6 +21,13 @@ CELLTYPES_DATA_DIR = Path(env("CELLTYPES_DATA_DIR", default=str(VAR_DIR / "data"
 CELLTYPES_UPSTREAM = env("CELLTYPES_UPSTREAM", default="http://api.brain-map.org")
 CELLTYPES_UPSTREAM_TIMEOUT = env.float("CELLTYPES_UPSTREAM_TIMEOUT", default=30.0)
 
+# Fetch-through limits. A download asked for by a request must finish within CELLTYPES_FETCH_DEADLINE seconds
+# (else it is handed to the worker, which has CELLTYPES_FETCH_TASK_DEADLINE), and a request waits at most
+# CELLTYPES_FETCH_LOCK_WAIT seconds for another fetch of the same file before answering "try again" (503).
+CELLTYPES_FETCH_DEADLINE = env.float("CELLTYPES_FETCH_DEADLINE", default=20.0)
+CELLTYPES_FETCH_LOCK_WAIT = env.float("CELLTYPES_FETCH_LOCK_WAIT", default=5.0)
+CELLTYPES_FETCH_TASK_DEADLINE = env.float("CELLTYPES_FETCH_TASK_DEADLINE", default=600.0)
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",

@@ -5,14 +5,14 @@ import re
 from dataclasses import replace
 
 from django.db import DatabaseError
-from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET
 
 from celltypes.atlas.models import NeuronalModel, WellKnownFile
 from celltypes.atlas.services import atlas_version_get
 from celltypes.rma import response_cache
-from celltypes.rma.downloads import FileUnavailable, neuronal_model_zip, well_known_file_source
+from celltypes.rma.downloads import FileUnavailable, file_response, neuronal_model_zip, well_known_file_source
 from celltypes.rma.engine import run_query
 from celltypes.rma.errors import RmaError
 from celltypes.rma.parser import parse_params, to_text
@@ -24,7 +24,6 @@ from celltypes.rma.syntax import Filter, Op, Query, Value
 
 log = logging.getLogger(__name__)
 FORMATS = {"json": "application/json", "xml": "application/xml", "csv": "text/csv"}
-_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 
 def _error(fmt: str, message: str, status: int = 400) -> HttpResponse:
@@ -166,29 +165,14 @@ def well_known_file_download(request: HttpRequest, file_id: int) -> HttpResponse
     try:
         path, name = well_known_file_source(wkf)
     except FileUnavailable as exc:
-        return _error("json", str(exc), status=exc.status)
-    size = path.stat().st_size
-    match = _RANGE.match(request.headers.get("Range", "").strip())
-    if match and (match.group(1) or match.group(2)):
-        first, last = match.groups()
-        if first:
-            start, end = int(first), min(int(last) if last else size - 1, size - 1)
-        else:
-            start, end = max(size - int(last), 0), size - 1
-        if start >= size or start > end:
-            response = HttpResponse(status=416)
-            response["Content-Range"] = f"bytes */{size}"
-            return response
-        with path.open("rb") as fh:
-            fh.seek(start)
-            data = fh.read(end - start + 1)
-        response = HttpResponse(data, status=206, content_type="application/octet-stream")
-        response["Content-Range"] = f"bytes {start}-{end}/{size}"
-    else:
-        response = FileResponse(path.open("rb"), content_type="application/octet-stream")
-        response["Content-Length"] = str(size)
-    response["Accept-Ranges"] = "bytes"
-    response["Content-Disposition"] = content_disposition_header(as_attachment=True, filename=name)
+        return _unavailable(exc)
+    return file_response(request, path, name)
+
+
+def _unavailable(exc: FileUnavailable) -> HttpResponse:
+    response = _error("json", str(exc), status=exc.status)
+    if exc.retry_after is not None:
+        response["Retry-After"] = str(exc.retry_after)
     return response
 
 
@@ -200,7 +184,7 @@ def neuronal_model_download(request: HttpRequest, model_id: int) -> HttpResponse
     try:
         data, name = neuronal_model_zip(model)
     except FileUnavailable as exc:
-        return _error("json", str(exc), status=exc.status)
+        return _unavailable(exc)
     response = HttpResponse(data, content_type="application/zip")
     response["Content-Disposition"] = content_disposition_header(as_attachment=True, filename=name)
     return response
