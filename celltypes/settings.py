@@ -99,6 +99,24 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 
+# No task is lost. A task whose process dies (killed, out of memory) goes back to the queue instead of being
+# acknowledged; a worker killed whole leaves its messages unacknowledged, and Redis hands them out again after the
+# visibility timeout: longer than the longest task (the file fetch: its deadline plus margins, plus its back-off),
+# far shorter than Redis's default hour. Every task also declares its own time limits (a test checks both).
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_VISIBILITY_TIMEOUT = env.int("CELERY_VISIBILITY_TIMEOUT", default=int(CELLTYPES_FETCH_TASK_DEADLINE) + 600)
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": CELERY_VISIBILITY_TIMEOUT,
+    # Sending a task when the broker is down fails at once (one retry, no pause) instead of after seconds.
+    "max_retries": 1,
+    "interval_start": 0,
+}
+CELERY_TASK_SOFT_TIME_LIMIT = 300  # for a task that does not declare its own
+CELERY_TASK_TIME_LIMIT = 360
+# A request that queues a task must not wait long for a broker that is down.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = False
