@@ -119,6 +119,8 @@ CELERY_TASK_TIME_LIMIT = 360
 # A request that queues a task must not wait long for a broker that is down.
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
+# /health checks the broker and a worker round-trip at most once per this many seconds per process.
+CELLTYPES_HEALTH_CACHE_SECONDS = env.float("CELLTYPES_HEALTH_CACHE_SECONDS", default=15.0)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

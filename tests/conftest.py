@@ -11,6 +11,8 @@ import tempfile
 import threading
 import time
 import urllib.parse
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -122,6 +124,31 @@ def celery_worker_url(redis_url):
         proc.wait(timeout=15)
     except subprocess.TimeoutExpired:
         proc.kill()
+
+
+@contextmanager
+def _celery_broker(url: str) -> Iterator[None]:
+    from celltypes.celery import app
+
+    def drop_producers() -> None:  # the producer pool is bound to the broker it was made for
+        app.close()
+        app.amqp._producer_pool = None  # app.close() skips it while the pool is empty
+
+    keys = ("CELERY_BROKER_URL", "broker_url")
+    saved = {key: app.conf.get(key) for key in keys}
+    app.conf.update({key: url for key in keys})
+    drop_producers()
+    try:
+        yield
+    finally:
+        app.conf.update(saved)
+        drop_producers()
+
+
+@pytest.fixture
+def celery_broker():
+    """`with celery_broker(url):` sends this process's tasks to `url` (a real Redis, or a dead port: no broker)."""
+    return _celery_broker
 
 
 @dataclass
