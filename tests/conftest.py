@@ -102,6 +102,17 @@ def redis_url():
     proc.wait(timeout=10)
 
 
+@pytest.fixture
+def idle_redis_url(redis_url):
+    """A database of the session's Redis that no worker consumes from: what is queued there stays to be looked at.
+    Emptied after the test."""
+    import redis
+
+    url = redis_url.rsplit("/", 1)[0] + "/1"
+    yield url
+    redis.Redis.from_url(url).flushdb()
+
+
 @pytest.fixture(scope="session")
 def celery_worker_url(redis_url):
     """A real Celery worker process consuming from the session's Redis."""
@@ -131,17 +142,16 @@ def _celery_broker(url: str) -> Iterator[None]:
     from celltypes.celery import app
 
     def drop_producers() -> None:  # the producer pool is bound to the broker it was made for
-        app.close()
-        app.amqp._producer_pool = None  # app.close() skips it while the pool is empty
+        app._after_fork()  # not app.close(): that also unregisters the app, and shared tasks imported later with it
 
     keys = ("CELERY_BROKER_URL", "broker_url")
-    saved = {key: app.conf.get(key) for key in keys}
     app.conf.update({key: url for key in keys})
     drop_producers()
     try:
         yield
     finally:
-        app.conf.update(saved)
+        for key in keys:  # back to the live view of Django's settings (CELERY_ namespace)
+            app.conf.changes.pop(key, None)
         drop_producers()
 
 

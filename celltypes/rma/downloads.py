@@ -122,9 +122,15 @@ def file_response(request: HttpRequest, path: Path, name: str) -> HttpResponse:
         response["Content-Length"] = str(size)
     else:
         start, end = byte_range
-        response = StreamingHttpResponse(_chunks_of(fh, start, end - start + 1), status=206)
-        response["Content-Type"] = "application/octet-stream"
-        response["Content-Length"] = str(end - start + 1)
+        length = end - start + 1
+        if length <= filestore.CHUNK:  # a small range in one piece; a big one streams
+            with fh:
+                fh.seek(start)
+                response = HttpResponse(fh.read(length), status=206, content_type="application/octet-stream")
+        else:
+            response = StreamingHttpResponse(_chunks_of(fh, start, length), status=206)
+            response["Content-Type"] = "application/octet-stream"
+            response["Content-Length"] = str(length)
         response["Content-Range"] = f"bytes {start}-{end}/{size}"
     response["Content-Disposition"] = content_disposition_header(as_attachment=True, filename=name)
     return _with_headers(response, headers)

@@ -155,19 +155,19 @@ def test_a_dripping_upstream_holds_a_request_no_longer_than_the_deadline(
 
 
 def test_a_fetch_past_the_deadline_is_handed_to_the_worker(
-    client, settings, allen_model_upstream, redis_url, celery_broker
+    client, settings, allen_model_upstream, idle_redis_url, celery_broker
 ):
     import redis
 
     allen_model_upstream.drip[SWC] = 0.2
     settings.CELLTYPES_UPSTREAM = allen_model_upstream.url
     settings.CELLTYPES_FETCH_DEADLINE = 0.5
-    with celery_broker(redis_url):
+    with celery_broker(idle_redis_url):
         response = client.get(f"/api/v2/well_known_file_download/{SWC}")
     assert response.status_code == 503, response.content
     assert "the worker carries on" in response.json()["msg"]
     assert response["Retry-After"] == "1"
-    queue = redis.Redis.from_url(redis_url)
+    queue = redis.Redis.from_url(idle_redis_url)
     queued = queue.lrange("celery", 0, -1)
     queue.delete("celery")
     assert len(queued) == 1 and b"sync.well_known_file_fetch" in queued[0]

@@ -184,7 +184,7 @@ def test_sync_upstream_command(allen_model_upstream, settings):
 
 
 def test_sync_task_records_then_queues_one_fetch_task_per_file(
-    allen_model_upstream, settings, redis_url, celery_broker
+    allen_model_upstream, settings, idle_redis_url, celery_broker
 ):
     import json
 
@@ -193,12 +193,12 @@ def test_sync_task_records_then_queues_one_fetch_task_per_file(
     from celltypes.sync.tasks import neuronal_model_sync_task, well_known_file_fetch_task
 
     settings.CELLTYPES_UPSTREAM = allen_model_upstream.url
-    with celery_broker(redis_url):
+    with celery_broker(idle_redis_url):
         summary = neuronal_model_sync_task.apply(args=[MODEL]).get()
     assert summary.startswith(
         f"neuronal model {MODEL}: 9 file records, 1 sweeps; fetched 0 files (0 bytes); queued 5 files for the worker"
     )
-    queue = redis.Redis.from_url(redis_url)
+    queue = redis.Redis.from_url(idle_redis_url)
     messages = [json.loads(message) for message in queue.lrange("celery", 0, -1)]
     queue.delete("celery")
     queued = sorted(json.loads(base64.b64decode(m["body"]))[0][0] for m in messages)

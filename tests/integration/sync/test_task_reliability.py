@@ -39,7 +39,7 @@ def test_a_task_whose_process_is_killed_runs_again(redis_url, tmp_path):
     try:
         from celery import Celery
 
-        sender = Celery(broker=redis_url, backend=redis_url)
+        sender = Celery(broker=redis_url, backend=redis_url, set_as_current=False)
         marker = tmp_path / "killed-once"
         result = sender.send_task("tests.die_once", args=[str(marker)], queue=queue)
         outcome = result.get(timeout=60, propagate=False)

@@ -19,8 +19,8 @@ def _fresh_health_cache():
     health_cache_clear()
 
 
-def test_the_public_sees_ok_flags_only_and_no_one_sees_the_broker_password(client, settings, redis_url):
-    settings.CELERY_BROKER_URL = redis_url.replace("redis://", f"redis://:{SECRET}@")  # Redis answers: auth fails
+def test_the_public_sees_ok_flags_only_and_no_one_sees_the_broker_password(client, settings, idle_redis_url):
+    settings.CELERY_BROKER_URL = idle_redis_url.replace("redis://", f"redis://:{SECRET}@")  # Redis answers: auth fails
     response = client.get("/health?format=json")
     assert response.status_code == 503
     assert response.json() == {
@@ -40,18 +40,18 @@ def test_the_public_sees_ok_flags_only_and_no_one_sees_the_broker_password(clien
         assert SECRET not in body and "redis://" not in body
 
 
-def test_a_burst_of_health_calls_queues_one_ping_and_waits_once(client, settings, redis_url, celery_broker):
+def test_a_burst_of_health_calls_queues_one_ping_and_waits_once(client, settings, idle_redis_url, celery_broker):
     import redis
 
-    settings.CELERY_BROKER_URL = redis_url
-    settings.CELERY_RESULT_BACKEND = redis_url
-    queue = redis.Redis.from_url(redis_url)
+    settings.CELERY_BROKER_URL = idle_redis_url
+    settings.CELERY_RESULT_BACKEND = idle_redis_url
+    queue = redis.Redis.from_url(idle_redis_url)
     queue.delete("celery")
     timings = []
-    with celery_broker(redis_url):
+    with celery_broker(idle_redis_url):
         from celltypes.celery import app
 
-        app.conf.result_backend = redis_url
+        app.conf.result_backend = idle_redis_url
         try:
             for _ in range(5):
                 started = time.monotonic()
