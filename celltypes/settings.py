@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -11,9 +12,35 @@ VAR_DIR.mkdir(exist_ok=True)
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
+# Development (the default: `make run`, the tests) or production (CELLTYPES_ENV=production, what the Dockerfile
+# sets): production refuses to start on the public development key, without named hosts, or with DEBUG on, and
+# turns on HTTPS-only cookies, HSTS and the redirect to HTTPS (see the security block at the end).
+CELLTYPES_ENV = env("CELLTYPES_ENV", default="development")
+if CELLTYPES_ENV not in ("development", "production"):
+    raise ImproperlyConfigured(f"CELLTYPES_ENV must be 'development' or 'production', not {CELLTYPES_ENV!r}")
+PRODUCTION = CELLTYPES_ENV == "production"
+DEVELOPMENT_SECRET_KEY = "celltypes-dev-only-not-secret"
+
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
-SECRET_KEY = env("DJANGO_SECRET_KEY", default="celltypes-dev-only-not-secret")
-ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
+SECRET_KEY = env("DJANGO_SECRET_KEY", default="" if PRODUCTION else DEVELOPMENT_SECRET_KEY)
+ALLOWED_HOSTS = env.list(
+    "DJANGO_ALLOWED_HOSTS", default=[] if PRODUCTION else ["localhost", "127.0.0.1", "[::1]", "testserver"]
+)
+if PRODUCTION:
+    _refusals = [
+        "DJANGO_DEBUG is on" if DEBUG else "",
+        "DJANGO_SECRET_KEY is not set to a random value of 50 characters or more (python -c 'import secrets; "
+        "print(secrets.token_urlsafe(50))')"
+        if len(SECRET_KEY) < 50 or SECRET_KEY == DEVELOPMENT_SECRET_KEY
+        else "",
+        "DJANGO_ALLOWED_HOSTS does not name the host names this site answers to" if not ALLOWED_HOSTS else "",
+        "DJANGO_ALLOWED_HOSTS has the wildcard '*': name the hosts" if "*" in ALLOWED_HOSTS else "",
+    ]
+    if any(_refusals):
+        raise ImproperlyConfigured(
+            "celltypes will not start in production (CELLTYPES_ENV=production): "
+            + "; ".join(refusal for refusal in _refusals if refusal)
+        )
 
 # Where well-known files (SWC, NWB, JSON, previews) live, by WellKnownFile id.
 CELLTYPES_DATA_DIR = Path(env("CELLTYPES_DATA_DIR", default=str(VAR_DIR / "data")))
@@ -52,9 +79,11 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "celltypes.middleware.CollapseLeadingSlashesMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "celltypes.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "celltypes.middleware.AdminLoginThrottleMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -150,3 +179,40 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
 }
+
+# Security. A Content-Security-Policy on every response (celltypes.middleware): scripts and styles from this site
+# only (htmx, plotly and the page scripts are files under static/), plus the one inline handler of the search
+# card's thumbnail (by hash); inline style attributes are allowed (plotly and the templates set them). A view may
+# set its own policy instead.
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self' 'unsafe-hashes' 'sha256-9f8ZK5epjuMsYtXFjPqrgJI0L4QOAUYmJdHtT+RSH/c='",  # this.remove()
+        "style-src 'self' 'unsafe-inline'",
+        "img-src 'self' data: blob:",
+        "font-src 'self' data:",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+# At most this many failed admin logins per client address within the window (seconds); then 429 until it passes.
+# Counted in the default cache (CACHE_URL; per process unless it points at Redis).
+CELLTYPES_ADMIN_LOGIN_FAILURES = env.int("CELLTYPES_ADMIN_LOGIN_FAILURES", default=5)
+CELLTYPES_ADMIN_LOGIN_WINDOW = env.int("CELLTYPES_ADMIN_LOGIN_WINDOW", default=900)
+CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+
+if PRODUCTION:
+    # Behind a TLS-terminating proxy that sets X-Forwarded-Proto (and drops a client's own), say so, or every
+    # request looks like plain HTTP and is redirected forever.
+    if env.bool("DJANGO_TRUST_X_FORWARDED_PROTO", default=False):
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
+    SECURE_REDIRECT_EXEMPT = [r"^health$"]  # a container's own health probe speaks plain HTTP
+    SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=31_536_000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+    SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=True)
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True

@@ -4,6 +4,7 @@ import logging
 import re
 from dataclasses import replace
 
+from django.conf import settings
 from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.utils.http import content_disposition_header
@@ -66,8 +67,8 @@ def _answer(request: HttpRequest, query: Query, fmt: str, version: int) -> HttpR
         return _error(fmt, f"the query could not be executed: {exc.__class__.__name__}")
     plan = result.plan
     extra = {}
-    if plan.debug:
-        extra["debug"] = {"query": to_text(query), "sql": str(plan.queryset.query)}
+    if plan.debug:  # the SQL only in DEBUG: it shows the schema and the plan to anyone asking
+        extra["debug"] = {"query": to_text(query), **({"sql": str(plan.queryset.query)} if settings.DEBUG else {})}
     if fmt == "json":
         body = json_renderer.envelope(
             success=True,
