@@ -275,7 +275,7 @@ def allen_model_upstream(stub_upstream) -> StubUpstream:
     demo set holds no NWB of this one) from the demo set; labelled stand-ins for the NMODL file, SWC and marker,
     which the demo set does not hold.
     """
-    from celltypes.atlas.demo_loader import DEMO_DIR
+    from celltypes.atlas.services.loading import DEMO_DIR
     from celltypes.sync.mapping import neuronal_model_query
 
     recorded = json.loads(

@@ -11,7 +11,7 @@ from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET
 
 from celltypes.atlas.models import NeuronalModel, WellKnownFile
-from celltypes.atlas.services import atlas_version_get
+from celltypes.atlas.services.versions import atlas_version_get
 from celltypes.rma import response_cache
 from celltypes.rma.downloads import FileUnavailable, file_response, neuronal_model_zip, well_known_file_source
 from celltypes.rma.engine import run_query

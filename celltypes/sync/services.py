@@ -17,7 +17,6 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from celltypes.atlas import choices, filestore
-from celltypes.atlas.demo_loader import LOCAL_ID_BASE
 from celltypes.atlas.models import (
     EphysResult,
     EphysSweep,
@@ -28,7 +27,8 @@ from celltypes.atlas.models import (
     WellKnownFile,
     WellKnownFileType,
 )
-from celltypes.atlas.services import atlas_version_bump
+from celltypes.atlas.services.loading import LOCAL_ID_BASE
+from celltypes.atlas.services.versions import atlas_version_bump
 from celltypes.sync.client import UpstreamClient, UpstreamError, UpstreamUnavailable
 from celltypes.sync.file_checks import well_known_file_check
 from celltypes.sync.mapping import FileRecord, MappingError, ModelRecordSet, model_record_set, neuronal_model_query

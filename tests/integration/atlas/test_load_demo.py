@@ -8,9 +8,8 @@ import pytest
 from django.apps import apps
 from django.core.management import CommandError, call_command
 
-from celltypes.atlas.demo_loader import DEMO_DIR, SPECIMEN_TABLE
 from celltypes.atlas.models import ApiCellTypesSpecimenDetail, Specimen
-from celltypes.atlas.services import demo_load
+from celltypes.atlas.services.loading import DEMO_DIR, SPECIMEN_TABLE, demo_load
 from celltypes.atlas.tables import TableError
 
 pytestmark = pytest.mark.django_db

@@ -3,7 +3,7 @@
 import pytest
 
 from celltypes.atlas.models import ApiCellTypesSpecimenDetail
-from celltypes.atlas.services import atlas_version_bump
+from celltypes.atlas.services.versions import atlas_version_bump
 from celltypes.rma import response_cache
 
 pytestmark = pytest.mark.django_db

@@ -4,7 +4,7 @@ import orjson
 import pytest
 
 from celltypes.atlas.models import ApiCellTypesSpecimenDetail
-from celltypes.atlas.services import atlas_version_bump
+from celltypes.atlas.services.versions import atlas_version_bump
 from celltypes.rma import response_cache, row_cache
 from celltypes.rma.engine import run_query
 from celltypes.rma.parser import parse_params

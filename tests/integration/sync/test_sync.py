@@ -241,7 +241,7 @@ def test_the_per_file_lock_serialises_fetches():
 
 
 def test_load_demo_after_a_sync_then_sync_again_converge(allen_model_upstream):
-    from celltypes.atlas.services import demo_load
+    from celltypes.atlas.services.loading import demo_load
 
     client = UpstreamClient(allen_model_upstream.url)
     neuronal_model_sync(neuronal_model_id=MODEL, client=client, fetch_files=False)

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from celltypes.atlas.demo_loader import DEMO_DIR
+from celltypes.atlas.services.loading import DEMO_DIR
 from celltypes.sync.mapping import MappingError, model_record_set, neuronal_model_query
 
 RECORDED = json.loads((DEMO_DIR / "AllenSDK/allensdk/test/api/response_test_data/472451419_response.json").read_text())[

@@ -2,8 +2,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from celltypes.atlas.demo_loader import DEMO_DIR
-from celltypes.atlas.services import demo_load
+from celltypes.atlas.services.loading import DEMO_DIR, demo_load
 from celltypes.atlas.tables import TableError
 from celltypes.science.errors import ScienceError
 

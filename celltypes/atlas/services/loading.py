@@ -9,12 +9,14 @@ as LOCAL_ID_BASE + crc32(kind:key): always >= 9,000,000,000, far above Allen's i
 import csv
 import json
 import logging
+import time
 import zlib
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.db import models as dj
+from django.db import transaction
 
 from celltypes.atlas import choices, filestore
 from celltypes.atlas.models import (
@@ -37,12 +39,13 @@ from celltypes.atlas.models import (
     WellKnownFile,
     WellKnownFileType,
 )
+from celltypes.atlas.services.versions import atlas_version_bump
 from celltypes.atlas.structures import STRUCTURE_NAMES
 from celltypes.atlas.tables import Row, TableError, read_table
 
 log = logging.getLogger(__name__)
 
-DEMO_DIR = Path(__file__).resolve().parent / "demo_data"
+DEMO_DIR = Path(__file__).resolve().parent.parent / "demo_data"
 SPECIMEN_TABLE = "allen19981_Conductance_Parameter/cell_types_specimen_details.csv"
 EPHYS_FEATURE_TABLE = "BIPN162_Materials/cell_types/ephys_features.csv"
 MORPHOLOGY_TABLE = "davidhbrann_CompClub-sklearn/cell_types/morphology_features.csv"
@@ -528,7 +531,7 @@ class DemoLoader:
                 raise TableError(f"{row.values['path']}: record {index}: {exc!r}") from None
 
     def _nwb_specimens(self, manifest: list[Row]) -> None:
-        from celltypes.atlas.nwb_specimens import nwb_specimen_rows
+        from celltypes.atlas.services.nwb_specimens import nwb_specimen_rows
 
         for row in manifest:
             if row.text("kind") == "nwb":
@@ -634,6 +637,15 @@ def _same_reconstruction(record: NeuronReconstruction, row: Row) -> bool:
     if distance is None or record.max_euclidean_distance is None:
         return False
     return abs(distance - record.max_euclidean_distance) <= 1e-6 * max(1.0, abs(distance))
+
+
+def demo_load(*, demo_dir: Path = DEMO_DIR) -> tuple[LoadReport, float]:
+    """Load the bundled demo set in one transaction; any error rolls back every table."""
+    started = time.perf_counter()
+    with transaction.atomic():
+        report = DemoLoader(demo_dir).run()
+        atlas_version_bump()
+    return report, time.perf_counter() - started
 
 
 def manifest_rows(demo_dir: Path = DEMO_DIR) -> list[dict[str, str]]:

@@ -1,0 +1,1 @@
+"""Every write to the atlas, one module per domain."""
