@@ -8,7 +8,7 @@ import hashlib
 import pytest
 
 from celltypes.atlas import filestore
-from celltypes.atlas.demo_loader import DEMO_DIR
+from celltypes.atlas.services.loading import DEMO_DIR
 from celltypes.atlas.models import WellKnownFile
 
 pytestmark = pytest.mark.django_db
