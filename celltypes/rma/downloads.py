@@ -1,13 +1,10 @@
-"""Serving well-known files and model zips: where the bytes come from (file store, fetch-through, converted NWB),
-and the HTTP answer for a file (one byte range, If-Range, an ETag that is the sha256 of the bytes served)."""
+"""Serving well-known files: where the bytes come from (file store, fetch-through, converted NWB), and the HTTP
+answer for a file (one byte range, If-Range, an ETag that is the sha256 of the bytes served)."""
 
 import base64
-import io
-import json
 import logging
 import math
 import re
-import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -18,7 +15,7 @@ from django.utils.cache import get_conditional_response
 from django.utils.http import content_disposition_header
 
 from celltypes.atlas import choices, filestore
-from celltypes.atlas.models import NeuronalModel, WellKnownFile
+from celltypes.atlas.models import WellKnownFile
 from celltypes.science.errors import ScienceError
 from celltypes.sync.client import DeadlinePassed, UpstreamError
 from celltypes.sync.services import (
@@ -189,86 +186,3 @@ def _allen_nwb1(wkf: WellKnownFile, source: Path) -> Path:
             f"well-known file {wkf.id} could not be converted to Allen's NWB 1 layout: {exc}"
         ) from exc
     return target
-
-
-def neuronal_model_zip(model: NeuronalModel) -> tuple[bytes, str]:
-    """A zip laid out as Allen's model download.
-
-    GLIF: `<id>_neuron_config.json`, `ephys_sweeps.json`, `neuronal_model.json`.
-    Biophysical: the fit JSON, the SWC (and marker) of the specimen's reconstruction, `manifest.json`,
-    `neuronal_model.json`.
-    """
-    buffer = io.BytesIO()
-    record = {
-        "id": model.id,
-        "name": model.name,
-        "specimen_id": model.specimen_id,
-        "neuronal_model_template_id": model.neuronal_model_template_id,
-        "neuron_reconstruction_id": model.neuron_reconstruction_id,
-        "neuronal_model_template": {
-            "id": model.neuronal_model_template.id,
-            "name": model.neuronal_model_template.name,
-            "description": model.neuronal_model_template.description,
-        },
-    }
-    files = list(model.well_known_files.all())
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        if model.neuronal_model_template_id in choices.GLIF_TEMPLATE_IDS:
-            config = next((f for f in files if f.path.endswith("neuron_config.json")), None)
-            if config is None:
-                raise FileUnavailable(f"neuronal model {model.id} has no neuron_config file")
-            archive.write(well_known_file_source(config)[0], f"{model.id}_neuron_config.json")
-            sweeps = [
-                {k: v for k, v in s.items() if k != "sampling_rate"}
-                for s in model.specimen.ephys_sweeps.order_by("sweep_number").values()
-            ]
-            archive.writestr("ephys_sweeps.json", json.dumps(sweeps, indent=2))
-        else:
-            fit = next((f for f in files if f.well_known_file_type_id == choices.MODEL_PARAMETERS[0]), None)
-            if fit is None:
-                raise FileUnavailable(f"neuronal model {model.id} has no fit parameters file")
-            fit_name = f"{model.id}_fit.json"
-            archive.write(well_known_file_source(fit)[0], fit_name)
-            for modfile in model.neuronal_model_template.well_known_files.filter(
-                well_known_file_type_id=choices.MODEL_DESCRIPTION[0]
-            ):
-                path, name = well_known_file_source(modfile)
-                archive.write(path, f"modfiles/{name}")
-            morphology = None
-            reconstruction = model.specimen.neuron_reconstructions.filter(well_known_files__size__isnull=False).first()
-            for wkf in reconstruction.well_known_files.all() if reconstruction else []:
-                try:
-                    path, name = well_known_file_source(wkf)
-                except FileUnavailable:
-                    continue
-                archive.write(path, name)
-                if wkf.well_known_file_type_id == choices.RECONSTRUCTION[0]:
-                    morphology = name
-            manifest = {
-                "biophys": [
-                    {
-                        "model_file": ["manifest.json", fit_name],
-                        "model_type": model.neuronal_model_template.name,
-                    }
-                ],
-                "runs": [
-                    {
-                        "sweeps": list(
-                            model.specimen.ephys_sweeps.exclude(stimulus_name="Test").values_list(
-                                "sweep_number", flat=True
-                            )
-                        )
-                    }
-                ],
-                "neuron": [{"hoc": ["stdgui.hoc", "import3d.hoc"]}],
-                "manifest": [
-                    {"type": "dir", "spec": ".", "key": "BASEDIR"},
-                    {"type": "dir", "spec": "work", "key": "WORKDIR", "parent_key": "BASEDIR"},
-                    {"type": "file", "spec": morphology or "", "key": "MORPHOLOGY"},
-                    {"type": "dir", "spec": "modfiles", "key": "MODFILE_DIR"},
-                    {"type": "file", "spec": fit_name, "key": "fit_parameters"},
-                ],
-            }
-            archive.writestr("manifest.json", json.dumps(manifest, indent=2))
-        archive.writestr("neuronal_model.json", json.dumps(record, indent=2))
-    return buffer.getvalue(), f"neuronal_model_{model.id}.zip"

@@ -11,9 +11,10 @@ from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET
 
 from celltypes.atlas.models import NeuronalModel, WellKnownFile
+from celltypes.atlas.services.model_zips import ModelZipError, neuronal_model_zip
 from celltypes.atlas.services.versions import atlas_version_get
 from celltypes.rma import response_cache
-from celltypes.rma.downloads import FileUnavailable, file_response, neuronal_model_zip, well_known_file_source
+from celltypes.rma.downloads import FileUnavailable, file_response, well_known_file_source
 from celltypes.rma.engine import run_query
 from celltypes.rma.errors import RmaError
 from celltypes.rma.parser import parse_params, to_text
@@ -183,9 +184,11 @@ def neuronal_model_download(request: HttpRequest, model_id: int) -> HttpResponse
     if model is None:
         return _error("json", f"no neuronal model with id {model_id}", status=404)
     try:
-        data, name = neuronal_model_zip(model)
+        data, name = neuronal_model_zip(model, file_path=lambda wkf: well_known_file_source(wkf)[0])
     except FileUnavailable as exc:
         return _unavailable(exc)
+    except ModelZipError as exc:
+        return _error("json", str(exc), status=404)
     response = HttpResponse(data, content_type="application/zip")
     response["Content-Disposition"] = content_disposition_header(as_attachment=True, filename=name)
     return response
