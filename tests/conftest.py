@@ -141,23 +141,26 @@ def celery_worker_url(redis_url):
 def _celery_broker(url: str) -> Iterator[None]:
     from celltypes.celery import app
 
-    def drop_producers() -> None:  # the producer pool is bound to the broker it was made for
+    def drop_connections() -> None:  # pools and the result backend are bound to the URLs they were made for
         app._after_fork()  # not app.close(): that also unregisters the app, and shared tasks imported later with it
+        app._backend_cache = None
+        app._local.__dict__.pop("backend", None)
 
-    keys = ("CELERY_BROKER_URL", "broker_url")
+    keys = ("CELERY_BROKER_URL", "broker_url", "CELERY_RESULT_BACKEND", "result_backend")
     app.conf.update({key: url for key in keys})
-    drop_producers()
+    drop_connections()
     try:
         yield
     finally:
         for key in keys:  # back to the live view of Django's settings (CELERY_ namespace)
             app.conf.changes.pop(key, None)
-        drop_producers()
+        drop_connections()
 
 
 @pytest.fixture
 def celery_broker():
-    """`with celery_broker(url):` sends this process's tasks to `url` (a real Redis, or a dead port: no broker)."""
+    """`with celery_broker(url):` sends this process's tasks to `url` and reads their results there (a real Redis, or
+    a dead port: no broker)."""
     return _celery_broker
 
 

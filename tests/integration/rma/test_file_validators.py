@@ -8,8 +8,8 @@ import hashlib
 import pytest
 
 from celltypes.atlas import filestore
-from celltypes.atlas.services.loading import DEMO_DIR
 from celltypes.atlas.models import WellKnownFile
+from celltypes.atlas.services.loading import DEMO_DIR
 
 pytestmark = pytest.mark.django_db
 
