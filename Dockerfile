@@ -1,4 +1,6 @@
-# Production image: the same steps as `make run`, with gunicorn. The compose file adds PostgreSQL, Redis and a worker.
+# Production image: the same steps as `make run`, with gunicorn (settings in gunicorn.conf.py). The compose file adds
+# PostgreSQL, Redis and a worker. At run time set DJANGO_SECRET_KEY and DJANGO_ALLOWED_HOSTS (never in the image):
+# with CELLTYPES_ENV=production the settings refuse to start without them.
 FROM python:3.11-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
@@ -9,7 +11,14 @@ COPY requirements.txt .
 RUN pip install --no-cache-dir -r requirements.txt
 
 COPY . .
-RUN python manage.py collectstatic --noinput
+RUN python manage.py collectstatic --noinput \
+    && useradd --system --uid 10001 --home-dir /app celltypes \
+    && mkdir -p /data \
+    && chown -R celltypes /data /app/var
+
+# Production from here on (the build steps above need no secret).
+ENV CELLTYPES_ENV=production
+USER celltypes
 
 EXPOSE 8000
 CMD ["sh", "-c", "python manage.py migrate --noinput && python manage.py load_demo && gunicorn celltypes.wsgi --bind 0.0.0.0:8000 --workers 3 --threads 4"]

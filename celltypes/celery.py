@@ -9,7 +9,7 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 
-@app.task(name="celltypes.ping")
+@app.task(name="celltypes.ping", soft_time_limit=5, time_limit=10)
 def ping() -> str:
     """Round-trip check used by /health."""
     return "pong"

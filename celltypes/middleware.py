@@ -1,4 +1,12 @@
+import logging
 import re
+
+from django.conf import settings
+from django.core.cache import cache
+from django.http import HttpResponse
+from django.urls import reverse
+
+log = logging.getLogger(__name__)
 
 _LEADING_SLASHES = re.compile(r"^/{2,}")
 
@@ -14,3 +22,57 @@ class CollapseLeadingSlashesMiddleware:
             request.path_info = _LEADING_SLASHES.sub("/", request.path_info)
             request.path = _LEADING_SLASHES.sub("/", request.path)
         return self.get_response(request)
+
+
+class ContentSecurityPolicyMiddleware:
+    """Add settings.CONTENT_SECURITY_POLICY to every response that does not carry a policy of its own."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if "Content-Security-Policy" not in response:
+            response["Content-Security-Policy"] = settings.CONTENT_SECURITY_POLICY
+        return response
+
+
+class AdminLoginThrottleMiddleware:
+    """Answer 429 to an admin login attempt from an address that failed CELLTYPES_ADMIN_LOGIN_FAILURES times in the
+    last CELLTYPES_ADMIN_LOGIN_WINDOW seconds. A failed login is the login form answered again (200); a success
+    (a redirect) clears the count. The count lives in the default cache; if the cache fails, logins are not
+    throttled (and the failure is logged) rather than refused."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.method != "POST" or request.path_info != reverse("admin:login"):
+            return self.get_response(request)
+        key = f"admin-login-failures:{request.META.get('REMOTE_ADDR', '')}"
+        window = settings.CELLTYPES_ADMIN_LOGIN_WINDOW
+        if (_cache_call(cache.get, key, 0) or 0) >= settings.CELLTYPES_ADMIN_LOGIN_FAILURES:
+            response = HttpResponse(
+                "Too many failed logins from this address; try again later.\n",
+                status=429,
+                content_type="text/plain; charset=utf-8",
+            )
+            response["Retry-After"] = str(window)
+            return response
+        response = self.get_response(request)
+        if response.status_code == 200:
+            if not _cache_call(cache.add, key, 1, window):
+                _cache_call(cache.incr, key)
+        elif 300 <= response.status_code < 400:
+            _cache_call(cache.delete, key)
+        return response
+
+
+def _cache_call(method, *args):
+    try:
+        return method(*args)
+    except ValueError:  # incr of a count that expired in between
+        return None
+    except Exception:
+        log.warning("the admin login throttle cannot reach the cache", exc_info=True)
+        return None

@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -11,15 +12,51 @@ VAR_DIR.mkdir(exist_ok=True)
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
+# Development (the default: `make run`, the tests) or production (CELLTYPES_ENV=production, what the Dockerfile
+# sets): production refuses to start on the public development key, without named hosts, or with DEBUG on, and
+# turns on HTTPS-only cookies, HSTS and the redirect to HTTPS (see the security block at the end).
+CELLTYPES_ENV = env("CELLTYPES_ENV", default="development")
+if CELLTYPES_ENV not in ("development", "production"):
+    raise ImproperlyConfigured(f"CELLTYPES_ENV must be 'development' or 'production', not {CELLTYPES_ENV!r}")
+PRODUCTION = CELLTYPES_ENV == "production"
+DEVELOPMENT_SECRET_KEY = "celltypes-dev-only-not-secret"
+
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
-SECRET_KEY = env("DJANGO_SECRET_KEY", default="celltypes-dev-only-not-secret")
-ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
+SECRET_KEY = env("DJANGO_SECRET_KEY", default="" if PRODUCTION else DEVELOPMENT_SECRET_KEY)
+ALLOWED_HOSTS = env.list(
+    "DJANGO_ALLOWED_HOSTS", default=[] if PRODUCTION else ["localhost", "127.0.0.1", "[::1]", "testserver"]
+)
+if PRODUCTION:
+    _refusals = [
+        "DJANGO_DEBUG is on" if DEBUG else "",
+        "DJANGO_SECRET_KEY is not set to a random value of 50 characters or more (python -c 'import secrets; "
+        "print(secrets.token_urlsafe(50))')"
+        if len(SECRET_KEY) < 50 or SECRET_KEY == DEVELOPMENT_SECRET_KEY
+        else "",
+        "DJANGO_ALLOWED_HOSTS does not name the host names this site answers to" if not ALLOWED_HOSTS else "",
+        "DJANGO_ALLOWED_HOSTS has the wildcard '*': name the hosts" if "*" in ALLOWED_HOSTS else "",
+    ]
+    if any(_refusals):
+        raise ImproperlyConfigured(
+            "celltypes will not start in production (CELLTYPES_ENV=production): "
+            + "; ".join(refusal for refusal in _refusals if refusal)
+        )
 
 # Where well-known files (SWC, NWB, JSON, previews) live, by WellKnownFile id.
 CELLTYPES_DATA_DIR = Path(env("CELLTYPES_DATA_DIR", default=str(VAR_DIR / "data")))
 # The upstream Allen API (or another celltypes instance) that sync reads from.
 CELLTYPES_UPSTREAM = env("CELLTYPES_UPSTREAM", default="http://api.brain-map.org")
 CELLTYPES_UPSTREAM_TIMEOUT = env.float("CELLTYPES_UPSTREAM_TIMEOUT", default=30.0)
+
+# Fetch-through limits. A download asked for by a request must finish within CELLTYPES_FETCH_DEADLINE seconds
+# (else it is handed to the worker, which has CELLTYPES_FETCH_TASK_DEADLINE), and a request waits at most
+# CELLTYPES_FETCH_LOCK_WAIT seconds for another fetch of the same file before answering "try again" (503).
+CELLTYPES_FETCH_DEADLINE = env.float("CELLTYPES_FETCH_DEADLINE", default=20.0)
+CELLTYPES_FETCH_LOCK_WAIT = env.float("CELLTYPES_FETCH_LOCK_WAIT", default=5.0)
+CELLTYPES_FETCH_TASK_DEADLINE = env.float("CELLTYPES_FETCH_TASK_DEADLINE", default=600.0)
+# A request may render a morphology preview itself only from an SWC of at most this many bytes (about 20,000
+# nodes, 0.3 s); a larger one is rendered by the worker while the request answers "pending".
+CELLTYPES_PREVIEW_INLINE_MAX_BYTES = env.int("CELLTYPES_PREVIEW_INLINE_MAX_BYTES", default=2_000_000)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -42,9 +79,11 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "celltypes.middleware.CollapseLeadingSlashesMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "celltypes.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "celltypes.middleware.AdminLoginThrottleMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -96,11 +135,26 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-# A page that queues work must not wait on a broker that is down: fail fast (one try, a 1 s connect timeout)
-# and let the caller fall back (render in the request, or show what it has).
-CELERY_TASK_PUBLISH_RETRY = False
-CELERY_BROKER_CONNECTION_TIMEOUT = 1.0
-CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 1.0, "socket_timeout": 5.0}
+
+# No task is lost. A task whose process dies (killed, out of memory) goes back to the queue instead of being
+# acknowledged; a worker killed whole leaves its messages unacknowledged, and Redis hands them out again after the
+# visibility timeout: longer than the longest task (the file fetch: its deadline plus margins, plus its back-off),
+# far shorter than Redis's default hour. Every task also declares its own time limits (a test checks both).
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_VISIBILITY_TIMEOUT = env.int("CELERY_VISIBILITY_TIMEOUT", default=int(CELLTYPES_FETCH_TASK_DEADLINE) + 600)
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": CELERY_VISIBILITY_TIMEOUT,
+    # Sending a task when the broker is down fails at once (one retry, no pause) instead of after seconds.
+    "max_retries": 1,
+    "interval_start": 0,
+}
+CELERY_TASK_SOFT_TIME_LIMIT = 300  # for a task that does not declare its own
+CELERY_TASK_TIME_LIMIT = 360
+# A request that queues a task must not wait long for a broker that is down.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+# /health checks the broker and a worker round-trip at most once per this many seconds per process.
+CELLTYPES_HEALTH_CACHE_SECONDS = env.float("CELLTYPES_HEALTH_CACHE_SECONDS", default=15.0)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -130,3 +184,40 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
 }
+
+# Security. A Content-Security-Policy on every response (celltypes.middleware): scripts and styles from this site
+# only (htmx, plotly and the page scripts are files under static/), plus the one inline handler of the search
+# card's thumbnail (by hash); inline style attributes are allowed (plotly and the templates set them). A view may
+# set its own policy instead.
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self' 'unsafe-hashes' 'sha256-9f8ZK5epjuMsYtXFjPqrgJI0L4QOAUYmJdHtT+RSH/c='",  # this.remove()
+        "style-src 'self' 'unsafe-inline'",
+        "img-src 'self' data: blob:",
+        "font-src 'self' data:",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+# At most this many failed admin logins per client address within the window (seconds); then 429 until it passes.
+# Counted in the default cache (CACHE_URL; per process unless it points at Redis).
+CELLTYPES_ADMIN_LOGIN_FAILURES = env.int("CELLTYPES_ADMIN_LOGIN_FAILURES", default=5)
+CELLTYPES_ADMIN_LOGIN_WINDOW = env.int("CELLTYPES_ADMIN_LOGIN_WINDOW", default=900)
+CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+
+if PRODUCTION:
+    # Behind a TLS-terminating proxy that sets X-Forwarded-Proto (and drops a client's own), say so, or every
+    # request looks like plain HTTP and is redirected forever.
+    if env.bool("DJANGO_TRUST_X_FORWARDED_PROTO", default=False):
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
+    SECURE_REDIRECT_EXEMPT = [r"^health$"]  # a container's own health probe speaks plain HTTP
+    SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=31_536_000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+    SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=True)
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True

@@ -11,6 +11,8 @@ import tempfile
 import threading
 import time
 import urllib.parse
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -100,6 +102,17 @@ def redis_url():
     proc.wait(timeout=10)
 
 
+@pytest.fixture
+def idle_redis_url(redis_url):
+    """A database of the session's Redis that no worker consumes from: what is queued there stays to be looked at.
+    Emptied after the test."""
+    import redis
+
+    url = redis_url.rsplit("/", 1)[0] + "/1"
+    yield url
+    redis.Redis.from_url(url).flushdb()
+
+
 @pytest.fixture(scope="session")
 def celery_worker_url(redis_url):
     """A real Celery worker process consuming from the session's Redis."""
@@ -124,18 +137,52 @@ def celery_worker_url(redis_url):
         proc.kill()
 
 
+@contextmanager
+def _celery_broker(url: str) -> Iterator[None]:
+    from celltypes.celery import app
+
+    def drop_connections() -> None:  # pools and the result backend are bound to the URLs they were made for
+        app._after_fork()  # not app.close(): that also unregisters the app, and shared tasks imported later with it
+        app._backend_cache = None
+        app._local.__dict__.pop("backend", None)
+
+    keys = ("CELERY_BROKER_URL", "broker_url", "CELERY_RESULT_BACKEND", "result_backend")
+    app.conf.update({key: url for key in keys})
+    drop_connections()
+    try:
+        yield
+    finally:
+        for key in keys:  # back to the live view of Django's settings (CELERY_ namespace)
+            app.conf.changes.pop(key, None)
+        drop_connections()
+
+
+@pytest.fixture
+def celery_broker():
+    """`with celery_broker(url):` sends this process's tasks to `url` and reads their results there (a real Redis, or
+    a dead port: no broker)."""
+    return _celery_broker
+
+
 @dataclass
 class StubUpstream:
     """A stand-in for api.brain-map.org on loopback: canned RMA answers by `q`, file bodies by id.
 
     `delay` slows every answer (timeouts); ids in `cut_short` announce more bytes than they send (a dropped
-    connection). `requests` records every path asked for.
+    connection); ids in `unframed` send half their body with no Content-Length and close (a drop that looks like
+    the end); ids in `html_instead` answer an HTML page with 200; ids in `drip` send one byte every so many
+    seconds. `digests` publishes a Repr-Digest header per id (right or wrong). `requests` records every path
+    asked for.
     """
 
     url: str = ""
     queries: dict[str, dict] = field(default_factory=dict)
     files: dict[int, bytes] = field(default_factory=dict)
     cut_short: set[int] = field(default_factory=set)
+    unframed: set[int] = field(default_factory=set)
+    html_instead: set[int] = field(default_factory=set)
+    drip: dict[int, float] = field(default_factory=dict)
+    digests: dict[int, str] = field(default_factory=dict)
     delay: float = 0.0
     requests: list[str] = field(default_factory=list)
 
@@ -145,9 +192,12 @@ def _stub_handler(stub: StubUpstream) -> type[BaseHTTPRequestHandler]:
         def log_message(self, *args) -> None:
             pass
 
-        def _send(self, status: int, body: bytes, length: int | None = None) -> None:
+        def _send(self, status: int, body: bytes, length: int | None = None, headers: dict | None = None) -> None:
             self.send_response(status)
-            self.send_header("Content-Length", str(len(body) if length is None else length))
+            if length != -1:
+                self.send_header("Content-Length", str(len(body) if length is None else length))
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
             self.end_headers()
             self.wfile.write(body)
 
@@ -169,14 +219,32 @@ def _stub_handler(stub: StubUpstream) -> type[BaseHTTPRequestHandler]:
                 if url.path.startswith(prefix) and url.path[len(prefix) :].isdigit()
                 else None
             )
+            headers = {"Repr-Digest": stub.digests[file_id]} if file_id in stub.digests else {}
             if file_id not in stub.files:
                 self._send(404, b'{"success": false, "msg": "stub: no such file"}')
             elif file_id in stub.cut_short:
                 body = stub.files[file_id]
-                self._send(200, body[: len(body) // 2], length=len(body))
+                self._send(200, body[: len(body) // 2], length=len(body), headers=headers)
                 self.close_connection = True
+            elif file_id in stub.unframed:
+                body = stub.files[file_id]
+                self._send(200, body[: len(body) // 2], length=-1, headers=headers)
+                self.close_connection = True
+            elif file_id in stub.html_instead:
+                page = b"<!DOCTYPE html><html><body><h1>Scheduled maintenance</h1></body></html>"
+                self._send(200, page, headers={"Content-Type": "text/html; charset=utf-8"})
+            elif file_id in stub.drip:
+                body = stub.files[file_id]
+                self._send(200, b"", length=len(body), headers=headers)
+                for index in range(len(body)):
+                    time.sleep(stub.drip[file_id])
+                    try:
+                        self.wfile.write(body[index : index + 1])
+                        self.wfile.flush()
+                    except OSError:
+                        return
             else:
-                self._send(200, stub.files[file_id])
+                self._send(200, stub.files[file_id], headers=headers)
 
     return Handler
 

@@ -1,7 +1,8 @@
 """The file store: local copies of well-known files, kept under CELLTYPES_DATA_DIR by WellKnownFile id.
 
-Writes go to a temporary file in the same directory and are renamed into place, so a reader never sees a
-half-written file. Derived files (converted NWB, rendered previews) live beside them under `derived/`.
+Writes go to a temporary file in the same directory and are checked, then renamed into place, so a reader never
+sees a half-written or failed file. Derived files (converted NWB, rendered previews) live beside them under
+`derived/`. A held file counts as good only while it matches the size and sha256 recorded for it.
 """
 
 import fcntl
@@ -9,11 +10,13 @@ import hashlib
 import os
 import shutil
 import tempfile
+import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from django.conf import settings
 
@@ -39,8 +42,16 @@ def derived_path(*parts: str) -> Path:
     return data_dir().joinpath("derived", *parts)
 
 
-def write_atomic(target: Path, chunks: Iterable[bytes]) -> StoredFile:
-    """Write `chunks` to `target` via temp-then-rename; return its size and sha256."""
+class LockTimeout(TimeoutError):
+    """Another process or thread held the lock for longer than we were willing to wait."""
+
+
+def write_atomic(target: Path, chunks: Iterable[bytes], *, check: Callable[[Path], None] | None = None) -> StoredFile:
+    """Write `chunks` to `target` via temp-then-rename; return its size and sha256.
+
+    `check(temporary_path)` runs on the complete file before the rename; when it (or `chunks`) raises, nothing is
+    kept.
+    """
     target.parent.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha256()
     size = 0
@@ -53,10 +64,14 @@ def write_atomic(target: Path, chunks: Iterable[bytes]) -> StoredFile:
                 size += len(chunk)
             fh.flush()
             os.fsync(fh.fileno())
+            identity = _identity(os.fstat(fh.fileno()))  # a rename keeps the inode and mtime
+        if check is not None:
+            check(Path(tmp_name))
         os.replace(tmp_name, target)
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)
         raise
+    _digest_remember(target, identity, digest.hexdigest())
     return StoredFile(target, size, digest.hexdigest())
 
 
@@ -71,6 +86,72 @@ def sha256_of(path: Path) -> str:
     for chunk in read_chunks(path):
         digest.update(chunk)
     return digest.hexdigest()
+
+
+# The sha256 of files already hashed, by path, valid while the file's inode, size and mtime are unchanged: a file
+# replaced (rename) or rewritten is hashed again. Per process; cleared when full.
+_DIGESTS: dict[str, tuple[tuple[int, int, int], str]] = {}
+_DIGESTS_MAX = 4096
+_DIGESTS_LOCK = threading.Lock()
+
+
+def _identity(stat: os.stat_result) -> tuple[int, int, int]:
+    return (stat.st_ino, stat.st_size, stat.st_mtime_ns)
+
+
+def _digest_remember(path: Path, identity: tuple[int, int, int], sha256: str) -> None:
+    with _DIGESTS_LOCK:
+        if len(_DIGESTS) >= _DIGESTS_MAX:
+            _DIGESTS.clear()
+        _DIGESTS[str(path)] = (identity, sha256)
+
+
+def open_with_sha256(path: Path) -> tuple[BinaryIO, int, str]:
+    """Open `path` for reading, with the size and sha256 of the very bytes the open file holds.
+
+    Hashed once per change of the file (FileNotFoundError when there is none). A file replaced after the open is
+    not mixed up with the one being read: the digest is keyed by what was opened.
+    """
+    fh = path.open("rb")
+    try:
+        identity = _identity(os.fstat(fh.fileno()))
+        with _DIGESTS_LOCK:
+            known = _DIGESTS.get(str(path))
+        if known is not None and known[0] == identity:
+            return fh, identity[1], known[1]
+        digest = hashlib.sha256()
+        while chunk := fh.read(CHUNK):
+            digest.update(chunk)
+        fh.seek(0)
+        if _identity(os.fstat(fh.fileno())) == identity:  # not rewritten in place while we read it
+            _digest_remember(path, identity, digest.hexdigest())
+        return fh, identity[1], digest.hexdigest()
+    except BaseException:
+        fh.close()
+        raise
+
+
+def current_sha256(path: Path) -> str:
+    """The sha256 of the bytes `path` holds now (see open_with_sha256)."""
+    fh, _, sha256 = open_with_sha256(path)
+    fh.close()
+    return sha256
+
+
+def held_well_known_file(file_id: int, *, size: int | None, sha256: str | None) -> StoredFile | None:
+    """The held copy of file `file_id` when it matches its recorded `size` and `sha256` (either may be unknown:
+    None); None when it is not held or no longer matches (damaged or replaced: not to be served as good)."""
+    path = well_known_file_path(file_id)
+    try:
+        held_size = path.stat().st_size
+        if size is not None and held_size != size:
+            return None
+        held_sha256 = current_sha256(path)
+    except FileNotFoundError:
+        return None
+    if sha256 and held_sha256 != sha256:
+        return None
+    return StoredFile(path, held_size, held_sha256)
 
 
 def store_well_known_file(file_id: int, source: Path | bytes) -> StoredFile:
@@ -133,17 +214,55 @@ class StagedFiles:
         self.staged = set()
 
 
-@contextmanager
-def well_known_file_lock(file_id: int) -> Iterator[None]:
-    """Hold an exclusive lock on file `file_id` across processes and threads (one fetch at a time per file)."""
-    path = data_dir() / "locks" / f"well_known_file_{file_id}.lock"
+def _lock_path(file_id: int, suffix: str) -> Path:
+    path = data_dir() / "locks" / f"well_known_file_{file_id}.{suffix}"
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    return path
+
+
+@contextmanager
+def well_known_file_lock(file_id: int, *, timeout: float | None = None) -> Iterator[bool]:
+    """Hold an exclusive lock on file `file_id` across processes and threads (one fetch at a time per file).
+
+    Yields whether we had to wait for another holder. LockTimeout after `timeout` seconds of waiting (None: wait
+    as long as it takes).
+    """
+    ends_at = None if timeout is None else time.monotonic() + timeout
+    with open(_lock_path(file_id, "lock"), "w") as lock:
+        waited = False
+        while True:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                waited = True
+                if ends_at is not None and time.monotonic() >= ends_at:
+                    raise LockTimeout(f"well-known file {file_id} is locked by another fetch") from None
+                time.sleep(0.05)
         try:
-            yield
+            yield waited
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def fetch_failure_record(file_id: int, message: str | None) -> None:
+    """Remember why the last fetch of file `file_id` failed (None: it succeeded), for those who waited on it."""
+    path = _lock_path(file_id, "failed")
+    if message is None:
+        path.unlink(missing_ok=True)
+    else:
+        write_atomic(path, [message.encode()])
+
+
+def fetch_failure_since(file_id: int, since: float) -> str | None:
+    """Why the last fetch of file `file_id` failed, when it failed after `since` (time.time())."""
+    path = _lock_path(file_id, "failed")
+    try:
+        if path.stat().st_mtime < since:
+            return None
+        return path.read_text(encoding="utf-8", errors="replace")
+    except FileNotFoundError:
+        return None
 
 
 def open_well_known_file(file_id: int):

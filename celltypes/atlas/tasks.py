@@ -15,7 +15,8 @@ from celltypes.science.errors import InvalidFileError
 log = logging.getLogger(__name__)
 
 
-@shared_task(name=RENDER_TASK, ignore_result=True)
+# A render of 200,000 nodes takes about 20 s; a task that dies with its process is queued again (settings).
+@shared_task(name=RENDER_TASK, ignore_result=True, soft_time_limit=120, time_limit=150)
 def morphology_preview_render_task(swc_file_id: int) -> str:
     """Render the XY/YZ previews of SWC file `swc_file_id`; a malformed SWC is recorded, not retried."""
     try:
@@ -26,7 +27,7 @@ def morphology_preview_render_task(swc_file_id: int) -> str:
     return f"rendered {len(paths)} previews"
 
 
-@shared_task(name=COMPUTE_TASK, ignore_result=True)
+@shared_task(name=COMPUTE_TASK, ignore_result=True, soft_time_limit=120, time_limit=150)
 def computed_morphology_update_task(reconstruction_id: int) -> str:
     """Compute and store the features of reconstruction `reconstruction_id` from its held SWC."""
     computed = computed_morphology_update(reconstruction_id=reconstruction_id)

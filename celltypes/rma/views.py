@@ -7,14 +7,16 @@ import logging
 import re
 from dataclasses import replace
 
-from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET
 
 from celltypes.atlas.models import NeuronalModel, WellKnownFile
+from celltypes.atlas.services.model_zips import ModelZipError, neuronal_model_zip
 from celltypes.atlas.services.versions import atlas_version_get
 from celltypes.rma import limits, response_cache
-from celltypes.rma.downloads import FileUnavailable, neuronal_model_zip, well_known_file_source
+from celltypes.rma.downloads import FileUnavailable, file_response, well_known_file_source
 from celltypes.rma.engine import run_query
 from celltypes.rma.errors import RmaError
 from celltypes.rma.parser import parse_params, to_text
@@ -26,7 +28,6 @@ from celltypes.rma.syntax import Filter, Op, Query, Value
 
 log = logging.getLogger(__name__)
 FORMATS = {"json": "application/json", "xml": "application/xml", "csv": "text/csv"}
-_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 SERVER_FAULT = "the server failed to answer this query (its fault, not the query's; the error is logged)"
 
 
@@ -76,8 +77,8 @@ def _render(request: HttpRequest, query: Query, fmt: str, version: int) -> HttpR
     result = run_query(query, json_version=version if fmt == "json" else None)
     plan = result.plan
     extra = {}
-    if plan.debug:
-        extra["debug"] = {"query": to_text(query), "sql": str(plan.queryset.query)}
+    if plan.debug:  # the SQL only in DEBUG: it shows the schema and the plan to anyone asking
+        extra["debug"] = {"query": to_text(query), **({"sql": str(plan.queryset.query)} if settings.DEBUG else {})}
     if fmt == "json":
         body = json_renderer.envelope(
             success=True,
@@ -176,29 +177,14 @@ def well_known_file_download(request: HttpRequest, file_id: int) -> HttpResponse
     try:
         path, name = well_known_file_source(wkf)
     except FileUnavailable as exc:
-        return _error("json", str(exc), status=exc.status)
-    size = path.stat().st_size
-    match = _RANGE.match(request.headers.get("Range", "").strip())
-    if match and (match.group(1) or match.group(2)):
-        first, last = match.groups()
-        if first:
-            start, end = int(first), min(int(last) if last else size - 1, size - 1)
-        else:
-            start, end = max(size - int(last), 0), size - 1
-        if start >= size or start > end:
-            response = HttpResponse(status=416)
-            response["Content-Range"] = f"bytes */{size}"
-            return response
-        with path.open("rb") as fh:
-            fh.seek(start)
-            data = fh.read(end - start + 1)
-        response = HttpResponse(data, status=206, content_type="application/octet-stream")
-        response["Content-Range"] = f"bytes {start}-{end}/{size}"
-    else:
-        response = FileResponse(path.open("rb"), content_type="application/octet-stream")
-        response["Content-Length"] = str(size)
-    response["Accept-Ranges"] = "bytes"
-    response["Content-Disposition"] = content_disposition_header(as_attachment=True, filename=name)
+        return _unavailable(exc)
+    return file_response(request, path, name)
+
+
+def _unavailable(exc: FileUnavailable) -> HttpResponse:
+    response = _error("json", str(exc), status=exc.status)
+    if exc.retry_after is not None:
+        response["Retry-After"] = str(exc.retry_after)
     return response
 
 
@@ -208,9 +194,11 @@ def neuronal_model_download(request: HttpRequest, model_id: int) -> HttpResponse
     if model is None:
         return _error("json", f"no neuronal model with id {model_id}", status=404)
     try:
-        data, name = neuronal_model_zip(model)
+        data, name = neuronal_model_zip(model, file_path=lambda wkf: well_known_file_source(wkf)[0])
     except FileUnavailable as exc:
-        return _error("json", str(exc), status=exc.status)
+        return _unavailable(exc)
+    except ModelZipError as exc:
+        return _error("json", str(exc), status=404)
     response = HttpResponse(data, content_type="application/zip")
     response["Content-Disposition"] = content_disposition_header(as_attachment=True, filename=name)
     return response

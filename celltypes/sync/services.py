@@ -6,7 +6,10 @@ so a failed or cut-off download leaves no partial file and no record claiming it
 
 from __future__ import annotations
 
+import functools
+import json
 import logging
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,7 +29,8 @@ from celltypes.atlas.models import (
 )
 from celltypes.atlas.services.minted_ids import LOCAL_ID_BASE
 from celltypes.atlas.services.versions import atlas_version_bump
-from celltypes.sync.client import UpstreamClient, UpstreamError
+from celltypes.sync.client import UpstreamClient, UpstreamError, UpstreamUnavailable
+from celltypes.sync.file_checks import well_known_file_check
 from celltypes.sync.mapping import FileRecord, MappingError, ModelRecordSet, model_record_set, neuronal_model_query
 
 log = logging.getLogger(__name__)
@@ -65,12 +69,14 @@ class SyncReport:
     skipped: list[str] = field(default_factory=list)
     fetched: list[int] = field(default_factory=list)
     bytes_fetched: int = 0
+    queued: list[int] = field(default_factory=list)
     fetch_errors: dict[int, str] = field(default_factory=dict)
 
     def summary(self) -> str:
         parts = [
             f"neuronal model {self.neuronal_model_id}: {self.files_recorded} file records, "
             f"{self.sweeps_recorded} sweeps; fetched {len(self.fetched)} files ({self.bytes_fetched:,} bytes)"
+            + (f"; queued {len(self.queued)} files for the worker" if self.queued else "")
         ]
         parts += [f"replaced {item}" for item in self.replaced]
         parts += [f"skipped {item}" for item in self.skipped]
@@ -91,25 +97,102 @@ def _required_client(client: UpstreamClient | None) -> UpstreamClient:
     return client
 
 
-def well_known_file_fetch(*, file_id: int, client: UpstreamClient | None = None) -> filestore.StoredFile:
-    """Download well-known file `file_id` from the upstream into the file store and record its size and sha256."""
-    if not WellKnownFile.objects.filter(id=file_id).exists():
+class FetchInProgress(UpstreamUnavailable):
+    """Another request or worker is fetching this file and did not finish while we waited: ask again later."""
+
+
+def well_known_file_fetch(
+    *,
+    file_id: int,
+    client: UpstreamClient | None = None,
+    deadline: float | None = None,
+    lock_wait: float | None = None,
+) -> filestore.StoredFile:
+    """Download well-known file `file_id` from the upstream into the file store and record its size and sha256.
+
+    The body is checked before it is kept (framing, published size and digest, the file's kind: see
+    sync.client and sync.file_checks); a failed check keeps nothing. `deadline` bounds the download and
+    `lock_wait` the wait for another fetch of the same file (defaults: CELLTYPES_FETCH_TASK_DEADLINE, the budget
+    of a worker, and CELLTYPES_FETCH_LOCK_WAIT; FetchInProgress after that). A request that waited for another
+    fetch which then failed gets that failure rather than trying again at once.
+    """
+    wkf = WellKnownFile.objects.filter(id=file_id).first()
+    if wkf is None:
         raise SyncError(f"no well-known file {file_id} is recorded here; sync the record that owns it first")
     client = _required_client(client)
-    target = filestore.well_known_file_path(file_id)
-    with filestore.well_known_file_lock(file_id):
-        if target.is_file():  # fetched by another request while this one waited for the lock
-            return filestore.StoredFile(target, target.stat().st_size, filestore.sha256_of(target))
-        stored = filestore.write_atomic(target, client.file_chunks(file_id))
-        WellKnownFile.objects.filter(id=file_id).update(size=stored.size, sha256=stored.sha256)
+    deadline = settings.CELLTYPES_FETCH_TASK_DEADLINE if deadline is None else deadline
+    lock_wait = settings.CELLTYPES_FETCH_LOCK_WAIT if lock_wait is None else lock_wait
+    asked_at = time.time()
+    try:
+        with filestore.well_known_file_lock(file_id, timeout=lock_wait) as waited:
+            held = filestore.held_well_known_file(file_id, size=wkf.size, sha256=wkf.sha256)
+            if held is not None:  # held in good order, or fetched by another request while this one waited
+                return held
+            if waited:
+                failure = filestore.fetch_failure_since(file_id, asked_at)
+                if failure is not None:
+                    raise _failure_load(failure)
+            stored = _download(wkf, client, deadline)
+            WellKnownFile.objects.filter(id=file_id).update(size=stored.size, sha256=stored.sha256)
+    except filestore.LockTimeout:
+        raise FetchInProgress(
+            f"well-known file {file_id} is being fetched from the upstream by another request or worker"
+        ) from None
     log.info("fetched well-known file %s from %s (%s bytes)", file_id, client.base_url, stored.size)
     return stored
 
 
+def well_known_file_fetch_queue(*, file_id: int) -> bool:
+    """Hand the fetch of file `file_id` to a worker; False when the broker cannot take it."""
+    from celltypes.sync.tasks import well_known_file_fetch_task
+
+    try:
+        well_known_file_fetch_task.apply_async(args=[file_id], retry=False)  # one try: a request is waiting
+    except Exception:  # broker unreachable or misconfigured: the caller answers without the hand-off
+        log.warning("could not queue the fetch of well-known file %s", file_id, exc_info=True)
+        return False
+    return True
+
+
+def _download(wkf: WellKnownFile, client: UpstreamClient, deadline: float) -> filestore.StoredFile:
+    """Fetch, check and keep the file (the caller holds its lock); remember a failure for those who waited."""
+    check = functools.partial(well_known_file_check, type_id=wkf.well_known_file_type_id, file_name=wkf.file_name)
+    try:
+        stored = filestore.write_atomic(
+            filestore.well_known_file_path(wkf.id), client.file_chunks(wkf.id, deadline=deadline), check=check
+        )
+    except UpstreamError as exc:
+        filestore.fetch_failure_record(wkf.id, _failure_dump(exc))
+        raise
+    filestore.fetch_failure_record(wkf.id, None)
+    return stored
+
+
+def _failure_dump(exc: UpstreamError) -> str:
+    return json.dumps({"message": str(exc), "timed_out": exc.timed_out, "retryable": exc.retryable})
+
+
+def _failure_load(text: str) -> UpstreamError:
+    try:
+        failure = json.loads(text)
+        message, timed_out, retryable = failure["message"], bool(failure["timed_out"]), bool(failure["retryable"])
+    except (ValueError, KeyError, TypeError):
+        message, timed_out, retryable = text, False, True
+    message = f"the fetch this request waited for failed: {message}"
+    if retryable:
+        return UpstreamUnavailable(message, timed_out=timed_out)
+    return UpstreamError(message, timed_out=timed_out)
+
+
 def neuronal_model_sync(
-    *, neuronal_model_id: int, client: UpstreamClient | None = None, fetch_files: bool = True
+    *,
+    neuronal_model_id: int,
+    client: UpstreamClient | None = None,
+    fetch_files: bool = True,
+    queue_files: bool = False,
 ) -> SyncReport:
-    """Record what the AllenSDK's `BiophysicalApi.cache_data` needs for one model, then fetch the files not held.
+    """Record what the AllenSDK's `BiophysicalApi.cache_data` needs for one model, then fetch the files not held
+    (`queue_files`: hand each to a worker task instead, with its own time limit and retries).
 
     Upstream records replace local stand-ins: a minted id (>= LOCAL_ID_BASE) for the same owner and file type, or
     the specimen's minted ephys result, gives way to Allen's id.
@@ -133,7 +216,9 @@ def neuronal_model_sync(
             transaction.on_commit(lambda: [path.unlink(missing_ok=True) for path in stale])
     except IntegrityError as exc:
         raise SyncError(f"the upstream records conflict with local ones: {exc}") from exc
-    if fetch_files:
+    if queue_files:
+        _queue_missing(_all_files(records), report)
+    elif fetch_files:
         _fetch_missing(_all_files(records), client, report)
     return report
 
@@ -145,17 +230,43 @@ def _all_files(records: ModelRecordSet) -> list[FileRecord]:
     return files
 
 
-def _fetch_missing(files: list[FileRecord], client: UpstreamClient, report: SyncReport) -> None:
-    recorded = set(WellKnownFile.objects.filter(id__in=[f.id for f in files]).values_list("id", flat=True))
-    for file in files:
-        if file.type_id not in PREFETCHED_TYPE_IDS or file.id not in recorded or filestore.has_well_known_file(file.id):
-            continue
+def _missing(files: list[FileRecord]) -> list[int]:
+    """The ids of the files the SDK downloads that are recorded here but not held in good order."""
+    recorded = {
+        file_id: (size, sha256)
+        for file_id, size, sha256 in WellKnownFile.objects.filter(id__in=[f.id for f in files]).values_list(
+            "id", "size", "sha256"
+        )
+    }
+    return [
+        file.id
+        for file in files
+        if file.type_id in PREFETCHED_TYPE_IDS
+        and file.id in recorded
+        and filestore.held_well_known_file(file.id, size=recorded[file.id][0], sha256=recorded[file.id][1]) is None
+    ]
+
+
+def _queue_missing(files: list[FileRecord], report: SyncReport) -> None:
+    from celltypes.sync.tasks import well_known_file_fetch_task
+
+    for file_id in _missing(files):
         try:
-            stored = well_known_file_fetch(file_id=file.id, client=client)
-        except UpstreamError as exc:
-            report.fetch_errors[file.id] = str(exc)
+            well_known_file_fetch_task.delay(file_id)
+        except Exception as exc:  # the broker cannot take it: say so in the report
+            report.fetch_errors[file_id] = f"could not be queued: {type(exc).__name__}: {exc}"
             continue
-        report.fetched.append(file.id)
+        report.queued.append(file_id)
+
+
+def _fetch_missing(files: list[FileRecord], client: UpstreamClient, report: SyncReport) -> None:
+    for file_id in _missing(files):
+        try:
+            stored = well_known_file_fetch(file_id=file_id, client=client)
+        except UpstreamError as exc:
+            report.fetch_errors[file_id] = str(exc)
+            continue
+        report.fetched.append(file_id)
         report.bytes_fetched += stored.size
 
 

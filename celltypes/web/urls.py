@@ -1,5 +1,6 @@
 from django.urls import path
 
+import celltypes.converters  # noqa: F401  registers <id:...>
 from celltypes.web.views import cells, health, home, search
 
 app_name = "web"
@@ -10,8 +11,8 @@ urlpatterns = [
     path("cells/", search.cell_search_page, name="cell_search"),
     path("cells/download.csv", search.cell_download, {"fmt": "csv"}, name="cell_download_csv"),
     path("cells/download.json", search.cell_download, {"fmt": "json"}, name="cell_download_json"),
-    path("cell/<int:specimen_id>/", cells.cell_detail, {"tab": "overview"}, name="cell_detail"),
-    path("cell/<int:specimen_id>/ephys/", cells.cell_detail, {"tab": "ephys"}, name="cell_ephys"),
-    path("cell/<int:specimen_id>/morphology/", cells.cell_detail, {"tab": "morphology"}, name="cell_morphology"),
-    path("cell/<int:specimen_id>/models/", cells.cell_detail, {"tab": "models"}, name="cell_models"),
+    path("cell/<id:specimen_id>/", cells.cell_detail, {"tab": "overview"}, name="cell_detail"),
+    path("cell/<id:specimen_id>/ephys/", cells.cell_detail, {"tab": "ephys"}, name="cell_ephys"),
+    path("cell/<id:specimen_id>/morphology/", cells.cell_detail, {"tab": "morphology"}, name="cell_morphology"),
+    path("cell/<id:specimen_id>/models/", cells.cell_detail, {"tab": "models"}, name="cell_models"),
 ]

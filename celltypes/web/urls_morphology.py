@@ -5,6 +5,7 @@ Include from celltypes/urls.py with ``path("", include("celltypes.web.urls_morph
 
 from django.urls import path, register_converter
 
+import celltypes.converters  # noqa: F401  registers <id:...>
 from celltypes.atlas.vocabulary import PREVIEW_FORMATS, PREVIEW_PLANES
 from celltypes.web.views import morphology_api
 
@@ -28,14 +29,14 @@ register_converter(ImageFormatConverter, "morphology_image_format")
 
 app_name = "morphology"
 
-PREVIEW = "cell/<int:specimen_id>/morphology/preview/<morphology_plane:plane>"
+PREVIEW = "cell/<id:specimen_id>/morphology/preview/<morphology_plane:plane>"
 
 urlpatterns = [
     path(f"{PREVIEW}.<morphology_image_format:fmt>", morphology_api.preview_image, name="preview_image"),
     path(f"{PREVIEW}/fragment", morphology_api.preview_fragment, name="preview_fragment"),
-    path("cell/<int:specimen_id>/morphology/plot.json", morphology_api.plot_json, name="plot_json"),
+    path("cell/<id:specimen_id>/morphology/plot.json", morphology_api.plot_json, name="plot_json"),
     path(
-        "api/v2/section_image_download/<int:image_id>",
+        "api/v2/section_image_download/<id:image_id>",
         morphology_api.section_image_download,
         name="section_image_download",
     ),

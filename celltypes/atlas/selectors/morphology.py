@@ -47,6 +47,12 @@ RECONSTRUCTION_FILE_TYPES = (choices.RECONSTRUCTION[1], choices.MARKER[1])
 # --- which files -----------------------------------------------------------------------------------------------
 
 
+def is_held(file_id: int, size: int | None, sha256: str | None) -> bool:
+    """The file store holds the file and it still matches its recorded size and sha256 (a damaged or replaced copy
+    is not drawn, measured or served as good)."""
+    return filestore.held_well_known_file(file_id, size=size, sha256=sha256) is not None
+
+
 def _drawing_preference(candidate: tuple[NeuronReconstruction, WellKnownFile]) -> tuple[bool, int, int]:
     reconstruction, wkf = candidate
     return (reconstruction.superseded, -reconstruction.pk, -wkf.pk)
@@ -57,7 +63,7 @@ def drawn_swc(
 ) -> tuple[NeuronReconstruction, WellKnownFile] | None:
     """THE rule: of a cell's (reconstruction, SWC file) pairs, the one drawn (see the module docstring)."""
     for reconstruction, wkf in sorted(candidates, key=_drawing_preference):
-        if filestore.has_well_known_file(wkf.id):
+        if is_held(wkf.id, wkf.size, wkf.sha256):
             return reconstruction, wkf
     return None
 
@@ -74,7 +80,7 @@ def _held_file(reconstruction: NeuronReconstruction, file_type: tuple[int, str])
     files = WellKnownFile.objects.filter(
         neuron_reconstruction_id=reconstruction.pk, well_known_file_type_id=file_type[0]
     ).order_by("-id")
-    return next((wkf for wkf in files if filestore.has_well_known_file(wkf.id)), None)
+    return next((wkf for wkf in files if is_held(wkf.id, wkf.size, wkf.sha256)), None)
 
 
 def reconstruction_swc_file(reconstruction: NeuronReconstruction) -> WellKnownFile | None:
@@ -94,22 +100,22 @@ def specimens_with_held_swc(specimen_ids: Iterable[int]) -> set[int]:
         return set()
     files = WellKnownFile.objects.filter(
         well_known_file_type_id=choices.RECONSTRUCTION[0], neuron_reconstruction__specimen_id__in=ids
-    ).values_list("neuron_reconstruction__specimen_id", "id")
-    return {specimen_id for specimen_id, file_id in files if filestore.has_well_known_file(file_id)}
+    ).values_list("neuron_reconstruction__specimen_id", "id", "size", "sha256")
+    return {specimen_id for specimen_id, file_id, size, sha256 in files if is_held(file_id, size, sha256)}
 
 
 def reconstructions_with_held_swc() -> list[int]:
     """Ids of every reconstruction (current or older) whose SWC the file store holds, ascending."""
     files = WellKnownFile.objects.filter(
         well_known_file_type_id=choices.RECONSTRUCTION[0], neuron_reconstruction__isnull=False
-    ).values_list("neuron_reconstruction_id", "id")
-    return sorted({recon_id for recon_id, file_id in files if filestore.has_well_known_file(file_id)})
+    ).values_list("neuron_reconstruction_id", "id", "size", "sha256")
+    return sorted({recon_id for recon_id, file_id, size, sha256 in files if is_held(file_id, size, sha256)})
 
 
 def swc_file_get(*, file_id: int) -> WellKnownFile | None:
     """The SWC (3DNeuronReconstruction) well-known file ``file_id`` when the file store holds it."""
     wkf = WellKnownFile.objects.filter(pk=file_id, well_known_file_type_id=choices.RECONSTRUCTION[0]).first()
-    return wkf if wkf is not None and filestore.has_well_known_file(wkf.id) else None
+    return wkf if wkf is not None and is_held(wkf.id, wkf.size, wkf.sha256) else None
 
 
 # --- reading the files -----------------------------------------------------------------------------------------
@@ -141,7 +147,8 @@ def reconstruction_markers_read(reconstruction: NeuronReconstruction) -> list[Ma
 
 
 def _held_sha256(wkf: WellKnownFile) -> str:
-    return wkf.sha256 or filestore.sha256_of(filestore.well_known_file_path(wkf.id))
+    """The sha256 of the bytes held now (not the recorded one: an ETag names what is served)."""
+    return filestore.current_sha256(filestore.well_known_file_path(wkf.id))
 
 
 def morphology_plot_etag(reconstruction: NeuronReconstruction, swc: WellKnownFile) -> str:
@@ -456,7 +463,7 @@ def cell_morphology_get(*, specimen_id: int) -> CellMorphology:
         previews = {plane: _preview_state(swc.pk, plane) for plane in PREVIEW_PLANES}
     return CellMorphology(
         reconstruction=current,
-        files=[MorphologyFile(w, filestore.has_well_known_file(w.id)) for r in shown for w in r.well_known_files.all()],
+        files=[MorphologyFile(w, is_held(w.id, w.size, w.sha256)) for r in shown for w in r.well_known_files.all()],
         superseded=sum(1 for r in reconstructions if r.superseded),
         drawn=drawn,
         swc_file=swc,

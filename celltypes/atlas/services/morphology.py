@@ -11,6 +11,7 @@ import logging
 from pathlib import Path
 
 from celery import current_app
+from django.conf import settings
 from django.db import transaction
 
 from celltypes.atlas import filestore
@@ -35,6 +36,9 @@ log = logging.getLogger(__name__)
 
 # An in-flight marker older than this is a lost render (worker died, broker lost the message): try again.
 PREVIEW_LOCK_SECONDS = 60
+# A render started this many times without finishing (its process killed each time, e.g. out of memory) is given up
+# and recorded as failed, so a task that dies with its process is not queued again for ever.
+PREVIEW_MAX_ATTEMPTS = 3
 COMPUTE_TASK = "atlas.computed_morphology_update"
 RENDER_TASK = "atlas.morphology_preview_render"
 
@@ -92,7 +96,16 @@ def morphology_preview_render(*, swc_file_id: int) -> list[Path]:
     FileNotFoundError when the store does not hold the file.
     """
     source = filestore.well_known_file_path(swc_file_id)
+    attempts = _attempts_path(swc_file_id)
     try:
+        started = _attempt_count(attempts) + 1
+        if started > PREVIEW_MAX_ATTEMPTS:
+            error = InvalidFileError(
+                source.name, f"rendering the previews failed {PREVIEW_MAX_ATTEMPTS} times (the process died)"
+            )
+            filestore.write_atomic(preview_error_path(swc_file_id), [str(error).encode()])
+            raise error
+        filestore.write_atomic(attempts, [str(started).encode()])
         try:
             morphology = parse_swc(decode_swc(source.read_bytes()), path=source.name)
         except InvalidFileError as exc:
@@ -105,9 +118,33 @@ def morphology_preview_render(*, swc_file_id: int) -> list[Path]:
             for fmt, content in (("svg", svg.encode()), ("png", png)):
                 written.append(filestore.write_atomic(morphology_preview_path(swc_file_id, plane, fmt), [content]).path)
         preview_error_path(swc_file_id).unlink(missing_ok=True)
+        attempts.unlink(missing_ok=True)
         return written
+    except InvalidFileError:
+        attempts.unlink(missing_ok=True)  # recorded in error.txt: a new SWC starts counting afresh
+        raise
     finally:
         _render_marker(swc_file_id).unlink(missing_ok=True)
+
+
+def _attempts_path(swc_file_id: int) -> Path:
+    return preview_dir(swc_file_id) / ".attempts"
+
+
+def _attempt_count(path: Path) -> int:
+    try:
+        return int(path.read_text())
+    except (FileNotFoundError, ValueError):
+        return 0
+
+
+def _renders_inline(swc_file_id: int) -> bool:
+    """Whether a request may render this SWC's previews itself: only small files (a 200,000-node SWC takes ~3 s)."""
+    try:
+        size = filestore.well_known_file_path(swc_file_id).stat().st_size
+    except FileNotFoundError:
+        return False
+    return size <= settings.CELLTYPES_PREVIEW_INLINE_MAX_BYTES
 
 
 def _render_marker(swc_file_id: int) -> Path:
@@ -128,8 +165,11 @@ def morphology_preview_request(*, swc_file_id: int, plane: str, fmt: str) -> Pre
     try:
         _enqueue(RENDER_TASK, swc_file_id)
         return status
-    except Exception:  # broker unreachable: fall back to rendering here
-        log.warning("could not queue the preview render of SWC %s; rendering here", swc_file_id, exc_info=True)
+    except Exception:  # broker unreachable: fall back to rendering here, when the SWC is small enough
+        log.warning("could not queue the preview render of SWC %s", swc_file_id, exc_info=True)
+    if not _renders_inline(swc_file_id):
+        _render_marker(swc_file_id).unlink(missing_ok=True)  # nothing in flight: the next request tries again
+        return status
     try:
         morphology_preview_render(swc_file_id=swc_file_id)
     except (InvalidFileError, OSError):
@@ -138,8 +178,13 @@ def morphology_preview_request(*, swc_file_id: int, plane: str, fmt: str) -> Pre
 
 
 def morphology_preview_ensure(*, swc_file_id: int, plane: str, fmt: str) -> PreviewStatus:
-    """Render the preview now when it is missing (for API clients that want the image in one request)."""
+    """Render the preview now when it is missing (for API clients that want the image in one request).
+
+    An SWC too large to render in a request is queued for the worker instead and stays PENDING.
+    """
     status = morphology_preview_status(swc_file_id=swc_file_id, plane=plane, fmt=fmt)
+    if status.state is PreviewState.PENDING and not _renders_inline(swc_file_id):
+        return morphology_preview_request(swc_file_id=swc_file_id, plane=plane, fmt=fmt)
     if status.state is PreviewState.PENDING:
         try:
             morphology_preview_render(swc_file_id=swc_file_id)

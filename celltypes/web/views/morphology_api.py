@@ -243,5 +243,7 @@ def section_image_download(request: HttpRequest, image_id: int) -> HttpResponse:
     if status.state is PreviewState.FAILED:
         return _bad_request(f"The reconstruction could not be read: {status.error}", status=422)
     if status.state is not PreviewState.READY:
-        return _bad_request("The image could not be rendered; try again later.", status=503)
+        response = _bad_request("The image is being rendered; try again in a few seconds.", status=503)
+        response["Retry-After"] = "5"
+        return response
     return _image_response(request, status, fmt, f"{image_id}_{plane}.{fmt}")

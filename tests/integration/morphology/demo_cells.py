@@ -41,3 +41,10 @@ def corrupted(source: Path, line: int, bad: str = "12.5x") -> bytes:
     cells[2] = bad.encode()
     lines[line - 1] = b" ".join(cells)
     return b"\n".join(lines)
+
+
+def replace_held_bytes(wkf, content: bytes) -> None:
+    """Put new bytes in the store for file ``wkf`` and record them, as a fetch of a changed upstream file does."""
+    stored = filestore.write_atomic(filestore.well_known_file_path(wkf.pk), [content])
+    type(wkf).objects.filter(pk=wkf.pk).update(size=stored.size, sha256=stored.sha256)
+    wkf.size, wkf.sha256 = stored.size, stored.sha256

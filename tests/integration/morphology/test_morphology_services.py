@@ -33,6 +33,7 @@ from tests.integration.morphology.demo_cells import (
     PUBLISHED_SWC,
     PUBLISHED_SWC_PATH,
     corrupted,
+    replace_held_bytes,
 )
 
 pytestmark = MARKS
@@ -90,8 +91,7 @@ def test_features_are_recomputed_only_when_the_swc_changes(held_swc):
     time.sleep(0.01)
     again = computed_morphology_update(reconstruction_id=swc.neuron_reconstruction_id)
     assert again.computed_at == first.computed_at  # same sha256: not recomputed
-    path = filestore.well_known_file_path(swc.pk)
-    path.write_bytes(path.read_bytes() + b"# edited\n")
+    replace_held_bytes(swc, filestore.well_known_file_path(swc.pk).read_bytes() + b"# edited\n")
     changed = computed_morphology_update(reconstruction_id=swc.neuron_reconstruction_id)
     assert changed.source_sha256 != first.source_sha256
     assert changed.computed_at > first.computed_at

@@ -8,9 +8,11 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
+from celltypes.atlas import filestore
 from celltypes.atlas.models import WellKnownFile
 from celltypes.atlas.selectors.morphology import morphology_preview_path
 from celltypes.atlas.services.morphology import PREVIEW_LOCK_SECONDS, morphology_preview_render
+from celltypes.science.errors import InvalidFileError
 from celltypes.science.swc import read_swc
 from tests.integration.morphology.demo_cells import (
     LARGE_RECONSTRUCTION,
@@ -26,6 +28,7 @@ from tests.integration.morphology.demo_cells import (
     PUBLISHED_SWC_PATH,
     clear_previews,
     corrupted,
+    replace_held_bytes,
 )
 
 pytestmark = MARKS
@@ -226,3 +229,42 @@ def test_plot_json_without_a_held_swc_is_a_404_with_a_message(client):
     response = client.get("/cell/313862022/morphology/plot.json")
     assert response.status_code == 404
     assert response.json()["error"] == "No reconstruction file of specimen 313862022 is held here."
+
+
+def test_a_large_swc_is_never_rendered_in_a_request_when_the_broker_is_down(client, no_preview, monkeypatch, settings):
+    from celltypes.atlas.tasks import morphology_preview_render_task
+
+    def unreachable(*args):
+        raise ConnectionRefusedError("broker down")
+
+    monkeypatch.setattr(morphology_preview_render_task, "delay", unreachable)
+    settings.CELLTYPES_PREVIEW_INLINE_MAX_BYTES = PUBLISHED_SWC_PATH.stat().st_size - 1
+    fragment = client.get(FRAGMENT)
+    assert fragment.status_code == 202 and 'data-state="pending"' in fragment.content.decode()
+    image = client.get(f"/api/v2/section_image_download/{PUBLISHED_SWC}")
+    assert image.status_code == 503 and image["Retry-After"] == "5"
+    assert not morphology_preview_path(PUBLISHED_SWC, "xy", "png").exists()  # nothing rendered in a request
+
+
+def test_a_render_that_keeps_dying_is_given_up_after_three_attempts(no_preview):
+    from celltypes.atlas.selectors.morphology import PreviewState, morphology_preview_status, preview_dir
+    from celltypes.atlas.services.morphology import PREVIEW_MAX_ATTEMPTS
+
+    preview_dir(PUBLISHED_SWC).mkdir(parents=True, exist_ok=True)
+    (preview_dir(PUBLISHED_SWC) / ".attempts").write_text(str(PREVIEW_MAX_ATTEMPTS))  # three starts, none finished
+    with pytest.raises(InvalidFileError, match="failed 3 times"):
+        morphology_preview_render(swc_file_id=PUBLISHED_SWC)
+    status = morphology_preview_status(swc_file_id=PUBLISHED_SWC, plane="xy", fmt="png")
+    assert status.state is PreviewState.FAILED and "failed 3 times" in status.error
+
+
+def test_plot_json_etag_names_the_bytes_held_and_a_damaged_swc_is_not_drawn(client, held_swc):
+    swc = held_swc(PUBLISHED_SWC_PATH.read_bytes())
+    specimen = swc.neuron_reconstruction.specimen_id
+    first = client.get(f"/cell/{specimen}/morphology/plot.json")
+    assert first["ETag"] == f'"{swc.sha256}"'
+    replace_held_bytes(swc, PUBLISHED_SWC_PATH.read_bytes() + b"# fetched again\n")
+    again = client.get(f"/cell/{specimen}/morphology/plot.json", HTTP_IF_NONE_MATCH=first["ETag"])
+    assert again.status_code == 200 and again["ETag"] == f'"{swc.sha256}"' != first["ETag"]
+    filestore.well_known_file_path(swc.pk).write_bytes(b"1 1 0 0 0 1 -1\n")  # no longer the recorded bytes
+    assert client.get(f"/cell/{specimen}/morphology/plot.json").status_code == 404

@@ -1,6 +1,7 @@
 """Upstream sync and fetch-through against the stub upstream, which answers with Allen's recorded records for
 model 472451419. Each test gets its own empty file store; the database is rolled back after each test."""
 
+import base64
 import hashlib
 import io
 import json
@@ -114,7 +115,7 @@ def test_download_fetches_through_once_then_serves_locally(client, settings, all
     assert b"".join(first.streaming_content) == allen_model_upstream.files[491459173]
     assert first["Content-Disposition"] == 'attachment; filename="Nr5a1-Cre_Ai14-177334.05.01.01_491459171_m.swc"'
     second = client.get(url, HTTP_RANGE="bytes=0-6")
-    assert (second.status_code, second.content) == (206, allen_model_upstream.files[491459173][:7])
+    assert (second.status_code, second.getvalue()) == (206, allen_model_upstream.files[491459173][:7])
     asked = [path for path in allen_model_upstream.requests if path.endswith("/491459173")]
     assert len(asked) == 1
 
@@ -182,12 +183,30 @@ def test_sync_upstream_command(allen_model_upstream, settings):
         call_command("sync_upstream", "--file", "395337293")
 
 
-def test_sync_task_runs_the_service(allen_model_upstream, settings):
+def test_sync_task_records_then_queues_one_fetch_task_per_file(
+    allen_model_upstream, settings, idle_redis_url, celery_broker
+):
+    import json
+
+    import redis
+
     from celltypes.sync.tasks import neuronal_model_sync_task, well_known_file_fetch_task
 
     settings.CELLTYPES_UPSTREAM = allen_model_upstream.url
-    summary = neuronal_model_sync_task.apply(args=[MODEL]).get()
-    assert summary.startswith(f"neuronal model {MODEL}: 9 file records, 1 sweeps; fetched 5 files")
+    with celery_broker(idle_redis_url):
+        summary = neuronal_model_sync_task.apply(args=[MODEL]).get()
+    assert summary.startswith(
+        f"neuronal model {MODEL}: 9 file records, 1 sweeps; fetched 0 files (0 bytes); queued 5 files for the worker"
+    )
+    queue = redis.Redis.from_url(idle_redis_url)
+    messages = [json.loads(message) for message in queue.lrange("celery", 0, -1)]
+    queue.delete("celery")
+    queued = sorted(json.loads(base64.b64decode(m["body"]))[0][0] for m in messages)
+    assert {m["headers"]["task"] for m in messages} == {"sync.well_known_file_fetch"}
+    assert queued == [395337293, 491198851, 491459173, 496607103, 497235805]
+
+    swc = allen_model_upstream.files[491459173]
+    assert well_known_file_fetch_task.apply(args=[491459173]).get() == f"well-known file 491459173: {len(swc)} bytes"
     with pytest.raises(UpstreamError, match="487660477 answered HTTP 404"):  # a thumbnail the stub does not serve
         well_known_file_fetch_task.apply(args=[487660477])
     assert WellKnownFile.objects.get(id=487660477).size is None

@@ -22,6 +22,7 @@ from celltypes.atlas.services import morphology as morphology_services
 from celltypes.atlas.services.morphology import morphology_preview_render
 from celltypes.atlas.tasks import computed_morphology_update_task
 from celltypes.science.morphology import UNREPRODUCIBLE
+from tests.integration.morphology.demo_cells import replace_held_bytes
 
 pytestmark = pytest.mark.django_db
 
@@ -175,16 +176,15 @@ def test_missing_features_are_shown_and_the_worker_stores_them_a_get_writes_noth
 def corrupted_swc():
     """Garbage in the file store copy of CORRUPTIBLE's SWC for the test; the original bytes are put back after."""
     swc = cell_reconstruction_with_swc(specimen_id=CORRUPTIBLE)[1]
-    path = filestore.well_known_file_path(swc.id)
-    original = path.read_bytes()
+    original = filestore.well_known_file_path(swc.id).read_bytes()
     lines = original.split(b"\n")
     bad_line = next(i for i, line in enumerate(lines, 1) if line.strip() and not line.startswith(b"#")) + 2
     lines[bad_line - 1] = b"this is not an SWC line"
-    path.write_bytes(b"\n".join(lines))
+    replace_held_bytes(swc, b"\n".join(lines))  # as if the upstream's file were malformed
     try:
         yield swc, bad_line
     finally:
-        path.write_bytes(original)
+        replace_held_bytes(swc, original)
         clear_previews(swc.id)
 
 

@@ -38,7 +38,7 @@ class Command(BaseCommand):
                 failures.append(f"neuronal model {model_id}: {exc}")
                 continue
             except UpstreamError as exc:
-                if "refused the query" not in str(exc):
+                if exc.retryable:
                     raise CommandError(str(exc)) from exc  # unreachable or too slow: the rest would fail alike
                 failures.append(f"neuronal model {model_id}: {exc}")
                 continue
