@@ -4,8 +4,12 @@
 FROM python:3.11-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
-    CELLTYPES_DATA_DIR=/data DJANGO_STATIC_ROOT=/app/var/staticfiles
+    CELLTYPES_DATA_DIR=/data DJANGO_STATIC_ROOT=/app/var/staticfiles NUMBA_CACHE_DIR=/app/var/numba
 WORKDIR /app
+
+# make and a C++ compiler: NEURON's nrnivmodl compiles Allen's channel mechanisms on the worker (biophysical runs).
+RUN apt-get update && apt-get install -y --no-install-recommends make g++ \
+    && rm -rf /var/lib/apt/lists/*
 
 COPY requirements.txt .
 RUN pip install --no-cache-dir -r requirements.txt
@@ -13,7 +17,7 @@ RUN pip install --no-cache-dir -r requirements.txt
 COPY . .
 RUN python manage.py collectstatic --noinput \
     && useradd --system --uid 10001 --home-dir /app celltypes \
-    && mkdir -p /data \
+    && mkdir -p /data /app/var/numba \
     && chown -R celltypes /data /app/var
 
 # Production from here on (the build steps above need no secret).
