@@ -57,9 +57,8 @@ print(json.dumps(times[1:]))
 
 @contextmanager
 def live_server():
-    with tempfile.TemporaryDirectory(prefix="bench-rma-") as root:
-        with demo_server(Path(root), server="gunicorn") as live:
-            yield live.url
+    with tempfile.TemporaryDirectory(prefix="bench-rma-") as root, demo_server(Path(root), server="gunicorn") as live:
+        yield live.url
 
 
 def query_path(q: str) -> str:

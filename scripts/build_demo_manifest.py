@@ -65,7 +65,7 @@ def main() -> int:
             for file in sorted((DEMO / folder).glob("*")):
                 rows.append([str(file.relative_to(DEMO)), "unused", specimen, "", "", "Teeter et al. 2018 fit"])
             continue
-        if path.endswith((".csv", ".md")) and "/" in path and "cell_types" in path or path.endswith(".csv"):
+        if (path.endswith((".csv", ".md")) and "/" in path and "cell_types" in path) or path.endswith(".csv"):
             rows.append([path, "table", specimen, "", "", ""])
             continue
         kind, model_id, recon_id, note = classify(path, specimen)

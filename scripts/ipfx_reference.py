@@ -14,6 +14,7 @@ import logging
 import sys
 import time
 import warnings
+from pathlib import Path
 
 import numpy as np
 from ipfx import feature_record, stim_features, subthresh_features
@@ -110,7 +111,7 @@ def cell_report(cell, arrays):
 
 
 def main() -> int:
-    spec = json.loads(open(sys.argv[1]).read())
+    spec = json.loads(Path(sys.argv[1]).read_text())
     arrays = dict(np.load(sys.argv[2]))
     repeat = int(spec.get("repeat", 0))
     out = {"sweeps": {}, "cells": {}}

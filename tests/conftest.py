@@ -1,6 +1,7 @@
 """Shared fixtures. Every database test sees the real demo set, loaded once per session."""
 
 import atexit
+import io
 import json
 import os
 import shutil
@@ -58,7 +59,7 @@ def django_db_setup(django_db_setup, django_db_blocker):
     from django.core.management import call_command
 
     with django_db_blocker.unblock():
-        call_command("load_demo", verbosity=0, stdout=open(os.devnull, "w"))
+        call_command("load_demo", verbosity=0, stdout=io.StringIO())
 
 
 def free_port() -> int:
@@ -147,7 +148,7 @@ def _celery_broker(url: str) -> Iterator[None]:
         app._local.__dict__.pop("backend", None)
 
     keys = ("CELERY_BROKER_URL", "broker_url", "CELERY_RESULT_BACKEND", "result_backend")
-    app.conf.update({key: url for key in keys})
+    app.conf.update(dict.fromkeys(keys, url))
     drop_connections()
     try:
         yield

@@ -417,7 +417,7 @@ def allen_published_form(m: Morphology, upright_angle: float) -> dict[str, float
 @feature("Hausdorff dimension")
 def hausdorff_dimension(m: Morphology) -> None:
     """Not computed (Allen's published column is empty too)."""
-    return None
+    return
 
 
 def compute_features(m: Morphology) -> dict[str, FeatureValue]:

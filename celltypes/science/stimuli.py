@@ -84,7 +84,7 @@ def pink_noise(
 def _epoch(start: float, duration: float, total: float, dt: float) -> tuple[NDArray[np.float64], int, int]:
     if not (np.isfinite(dt) and dt > 0):
         raise ScienceError(f"dt must be a positive number of seconds, got {dt}")
-    if not (0 <= start and 0 < duration and start + duration <= total + dt / 2):
+    if not (start >= 0 and duration > 0 and start + duration <= total + dt / 2):
         raise ScienceError(f"the epoch {start} s + {duration} s must lie within the {total} s stimulus")
     n_samples = int(round(total / dt))
     if n_samples > MAX_SAMPLES:

@@ -332,7 +332,7 @@ def _record_files(owner_field: str, owner, files: tuple[FileRecord, ...], report
             "attachable_type": file.attachable_type,
             "attachable_id": file.attachable_id,
             "well_known_file_type_id": file.type_id,
-            **{name: None for name in OWNER_FIELDS},
+            **dict.fromkeys(OWNER_FIELDS),
             owner_field: owner,
         }
         # A well-known file id names fixed content: a copy already held stays valid even where the path differs.

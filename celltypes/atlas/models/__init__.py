@@ -18,8 +18,8 @@ from .specimens import (
 )
 
 __all__ = [
-    "AtlasVersion",
     "ApiCellTypesSpecimenDetail",
+    "AtlasVersion",
     "CellReporter",
     "CellSomaLocation",
     "ComputedMorphology",

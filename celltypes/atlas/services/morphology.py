@@ -7,6 +7,7 @@ name (so this module never imports the task module).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from pathlib import Path
 
@@ -170,10 +171,8 @@ def morphology_preview_request(*, swc_file_id: int, plane: str, fmt: str) -> Pre
     if not _renders_inline(swc_file_id):
         _render_marker(swc_file_id).unlink(missing_ok=True)  # nothing in flight: the next request tries again
         return status
-    try:
+    with contextlib.suppress(InvalidFileError, OSError):  # error.txt records a malformed SWC; the status reports it
         morphology_preview_render(swc_file_id=swc_file_id)
-    except (InvalidFileError, OSError):
-        pass  # error.txt records a malformed SWC; the status below reports it
     return morphology_preview_status(swc_file_id=swc_file_id, plane=plane, fmt=fmt)
 
 
@@ -186,9 +185,7 @@ def morphology_preview_ensure(*, swc_file_id: int, plane: str, fmt: str) -> Prev
     if status.state is PreviewState.PENDING and not _renders_inline(swc_file_id):
         return morphology_preview_request(swc_file_id=swc_file_id, plane=plane, fmt=fmt)
     if status.state is PreviewState.PENDING:
-        try:
+        with contextlib.suppress(InvalidFileError):  # recorded in error.txt: the status below reports it
             morphology_preview_render(swc_file_id=swc_file_id)
-        except InvalidFileError:
-            pass
         status = morphology_preview_status(swc_file_id=swc_file_id, plane=plane, fmt=fmt)
     return status

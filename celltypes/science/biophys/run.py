@@ -14,6 +14,7 @@ per digest), so bad input fails fast with a clear :class:`~.errors.BiophysError`
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import selectors
@@ -189,10 +190,8 @@ def _follow(
 
 def _kill(process: subprocess.Popen[bytes]) -> None:
     if process.poll() is None:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         process.wait()
     if process.stdout is not None:
         process.stdout.close()

@@ -19,6 +19,8 @@ comes more than 5 ms before its peak (not seen in the models' spikes).
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 from numpy.typing import NDArray
 
@@ -39,7 +41,7 @@ def putative_spike_indexes(t: NDArray, v: NDArray) -> NDArray[np.int64]:
     crossings = np.flatnonzero(np.diff((slope >= DV_CUTOFF).astype(int)) == 1)
     if crossings.size <= 1:
         return crossings
-    pairs = zip(crossings[:-1], crossings[1:], strict=True)
+    pairs = itertools.pairwise(crossings)
     keep = [True] + [bool(np.any(slope[before:after] < 0)) for before, after in pairs]
     return crossings[np.array(keep)]
 

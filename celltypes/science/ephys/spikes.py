@@ -14,6 +14,7 @@ Units: t in s, v in mV, i in pA, dV/dt in mV/ms; widths are reported in ms. A sp
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -167,7 +168,7 @@ def _putative_spikes(dvdt: NDArray, start_index: int, end_index: int, dv_cutoff:
 def _peaks(v: NDArray, thresholds: NDArray[np.int64], end_index: int) -> NDArray[np.int64]:
     """Highest sample from each spike's start up to the next spike's start (or the window's end)."""
     bounds = np.append(thresholds, end_index)
-    return np.array([s + np.argmax(v[s:e]) for s, e in zip(bounds[:-1], bounds[1:], strict=True)], dtype=np.int64)
+    return np.array([s + np.argmax(v[s:e]) for s, e in itertools.pairwise(bounds)], dtype=np.int64)
 
 
 def _any_negative(dvdt: NDArray, starts: NDArray[np.int64], ends: NDArray[np.int64]) -> NDArray[np.bool_]:

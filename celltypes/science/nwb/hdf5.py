@@ -74,7 +74,7 @@ class H5File:
 
     def attr(self, obj: h5py.HLObject, key: str, default: Any = None) -> Any:
         try:
-            return obj.attrs[key] if key in obj.attrs else default
+            return obj.attrs.get(key, default)
         except (OSError, RuntimeError, ValueError, TypeError) as exc:
             self.fail(f"{obj.name}@{key}", f"cannot read attribute ({exc})")
 

@@ -29,7 +29,7 @@ class LabNotebook:
         root = f.group("general/labnotebook", required=False)
         if root is None:
             return
-        devices = [k for k in root.keys() if isinstance(root.get(k), h5py.Group)]
+        devices = [k for k in root if isinstance(root.get(k), h5py.Group)]
         if not devices:
             return
         self._f, self._base = f, f"general/labnotebook/{devices[0]}"

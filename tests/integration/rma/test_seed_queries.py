@@ -93,7 +93,7 @@ def test_all_cells_default_page_and_all(client):
     assert ids == sorted(ids) and len(set(ids)) == 2333
     assert ids[:50] == [row["specimen__id"] for row in first["msg"]]
     assert ids[:3] == [313860745, 313861411, 313861539]
-    assert all(SDK_CELL_KEYS <= row.keys() for row in everything["msg"])
+    assert all(row.keys() >= SDK_CELL_KEYS for row in everything["msg"])
     by_id = {row["specimen__id"]: row for row in everything["msg"]}
     cell = by_id[313862022]
     assert (cell["specimen__name"], cell["donor__species"], cell["structure__layer"], cell["line_name"]) == (
@@ -229,7 +229,7 @@ def test_nwb_link_criteria_prune_the_included_files(client):
     files = row["ephys_result"]["well_known_files"]
     assert [f["well_known_file_type"]["name"] for f in files] == ["NWBDownload"]
     unpruned = ok(client, "model::Specimen,rma::criteria,[id$eq313862022],rma::include,ephys_result(well_known_files)")
-    assert [f["id"] for f in unpruned["msg"][0]["ephys_result"]["well_known_files"]][0] == 1
+    assert next(f["id"] for f in unpruned["msg"][0]["ephys_result"]["well_known_files"]) == 1
     assert ok(client, sdk_ephys_data_query(1))["msg"] == []
 
 

@@ -25,7 +25,7 @@ def test_every_task_declares_time_limits_within_the_visibility_timeout():
         backoff = task.retry_backoff_max if getattr(task, "autoretry_for", ()) else 0
         assert task.time_limit + backoff < visibility, f"{name} could outlive its message's visibility"
     assert app.conf.task_acks_late and app.conf.task_reject_on_worker_lost
-    assert settings.CELERY_VISIBILITY_TIMEOUT == visibility
+    assert visibility == settings.CELERY_VISIBILITY_TIMEOUT
 
 
 def test_a_task_whose_process_is_killed_runs_again(redis_url, tmp_path):

@@ -185,7 +185,7 @@ def test_responses_are_read_lazily() -> None:
     assert len(rec.sweeps[0].response) == 188001
     assert rec.sweeps[0].data_loaded
     assert read_nwb(MIES_NWB2, ONTOLOGY, lazy=False).sweeps[0].data_loaded
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="read-only"):
         rec.sweeps[0].response[0] = 1.0  # cached traces are read-only
 
 
@@ -570,7 +570,7 @@ def test_write_is_atomic(tmp_path: Path) -> None:
 def test_duplicate_sweep_numbers_are_refused(tmp_path: Path) -> None:
     rec = read_nwb(MIES_NWB1, ONTOLOGY)
     rec.sweeps = rec.sweeps * 2
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="sweep numbers must be unique"):
         write_allen_nwb1(rec, tmp_path / "dup.nwb")
     assert not list(tmp_path.iterdir())
 
