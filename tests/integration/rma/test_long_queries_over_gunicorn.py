@@ -11,8 +11,8 @@ import urllib.request
 
 import pytest
 
-from celltypes.demo_server import REPO, demo_env, free_port
 from celltypes.rma.parser import MAX_LENGTH
+from tests.support.demo_server import REPO, demo_env, free_port
 
 
 @pytest.fixture(scope="module")
