@@ -120,6 +120,35 @@ MORPHOLOGY_COLUMNS: tuple[str, ...] = tuple(_MORPHOLOGY_FEATURE_LABELS)
 
 STIMULUS_UNITS = {"Amps": "pA", "Volts": "mV"}  # Allen's sweep amplitudes: units "Amps" are pA, "Volts" mV
 
+# --- sweeps and their stimulus groups ----------------------------------------------------------------------------
+
+LONG_SQUARE = "Long Square"
+# The sweep browser's stimulus groups, in the order the page shows them: each group lists the stimulus names
+# (Allen's sweep table's stimulus_name) it gathers. A name no group lists goes to OTHER_STIMULI.
+STIMULUS_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    (
+        "Short Square",
+        (
+            "Short Square",
+            "Short Square - Triple",
+            "Short Square - Hold -60mV",
+            "Short Square - Hold -70mV",
+            "Short Square - Hold -80mV",
+        ),
+    ),
+    (LONG_SQUARE, (LONG_SQUARE,)),
+    ("Ramp", ("Ramp", "Ramp to Rheobase")),
+    ("Noise 1", ("Noise 1",)),
+    ("Noise 2", ("Noise 2",)),
+    ("Square - 2s Suprathreshold", ("Square - 2s Suprathreshold",)),
+    ("Square - 0.5ms Subthreshold", ("Square - 0.5ms Subthreshold",)),
+    ("Test", ("Test",)),
+)
+OTHER_STIMULI = "Other stimuli"
+# Voltage-clamp sweeps (their stimulus is a command potential): drawn as command and current, never searched
+# for spikes.
+VOLTAGE_CLAMP_UNITS = "Volts"
+
 # --- comparing computed with published values ------------------------------------------------------------------
 
 # Relative difference under which a computed value "agrees" with the published one. Allen's older table prints
