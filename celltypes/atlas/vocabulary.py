@@ -145,6 +145,28 @@ STIMULUS_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Test", ("Test",)),
 )
 OTHER_STIMULI = "Other stimuli"
+# Computed features of one held Long Square sweep set beside Allen's cell-level EphysFeature column: (computed
+# level, computed name, Allen's column, which of Allen's sweeps the column comes from). The reasons they may differ
+# are in EPHYS_SOURCE_SWEEPS.
+EPHYS_COMPARISONS: tuple[tuple[str, str, str, str], ...] = (
+    ("first_spike", "threshold_v", "threshold_v_long_square", "rheobase"),
+    ("first_spike", "peak_v", "peak_v_long_square", "rheobase"),
+    ("first_spike", "fast_trough_v", "fast_trough_v_long_square", "rheobase"),
+    ("first_spike", "upstroke_downstroke_ratio", "upstroke_downstroke_ratio_long_square", "rheobase"),
+    ("sweep", "latency", "latency", "rheobase"),
+    ("sweep", "mean_isi", "avg_isi", "hero"),
+    ("sweep", "adapt", "adaptation", "hero"),
+    ("sweep", "v_baseline", "vrest", "subthreshold"),
+)
+EPHYS_SOURCE_SWEEPS = {
+    "rheobase": "Allen's value is from the first spike of the cell's rheobase sweep (its lowest Long Square "
+    "that fires)",
+    "hero": "Allen's value is from the cell's hero sweep (a Long Square 39-61 pA above rheobase)",
+    "subthreshold": "Allen's value averages the baseline of every Long Square sweep without spikes",
+}
+# Computed and published values agree within these: voltages (mV) absolutely, anything else relatively.
+EPHYS_AGREEMENT_MV = 0.1
+EPHYS_AGREEMENT_RTOL = 0.01
 # Voltage-clamp sweeps (their stimulus is a command potential): drawn as command and current, never searched
 # for spikes.
 VOLTAGE_CLAMP_UNITS = "Volts"

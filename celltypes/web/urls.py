@@ -1,6 +1,6 @@
 from django.urls import path
 
-from celltypes.web.views import cells, health, home, search
+from celltypes.web.views import cells, ephys_api, health, home, search
 
 app_name = "web"
 
@@ -12,6 +12,7 @@ urlpatterns = [
     path("cells/download.json", search.cell_download, {"fmt": "json"}, name="cell_download_json"),
     path("cell/<int:specimen_id>/", cells.cell_detail, {"tab": "overview"}, name="cell_detail"),
     path("cell/<int:specimen_id>/ephys/", cells.cell_detail, {"tab": "ephys"}, name="cell_ephys"),
+    path("cell/<int:specimen_id>/ephys/sweep/<int:sweep_number>.json", ephys_api.sweep_trace, name="cell_sweep_trace"),
     path("cell/<int:specimen_id>/morphology/", cells.cell_detail, {"tab": "morphology"}, name="cell_morphology"),
     path("cell/<int:specimen_id>/models/", cells.cell_detail, {"tab": "models"}, name="cell_models"),
 ]

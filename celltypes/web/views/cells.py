@@ -41,9 +41,8 @@ def cell_detail(request: HtmxHttpRequest, specimen_id: int, tab: str = "overview
         "back_url": reverse("web:cell_search") + (f"?{back}" if back else ""),
     }
     if tab == "ephys":
-        ephys = cell_ephys_get(specimen_id=specimen_id)
-        context["ephys"] = ephys
-        context["ephys_features"] = presenters.ephys_feature_rows(ephys.record)
+        trace_url = reverse("web:cell_sweep_trace", args=[specimen_id, 0]).replace("/0.json", "/{n}.json")
+        context["ephys"] = presenters.ephys_tab(cell_ephys_get(specimen_id=specimen_id), specimen_id, trace_url)
     elif tab == "morphology":
         morphology = cell_morphology_get(specimen_id=specimen_id)
         if morphology.features_pending:  # computed for this page only: the worker stores them
