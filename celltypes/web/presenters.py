@@ -251,9 +251,10 @@ class SweepBox:
     number: int
     stimulus_name: str
     amplitude: str  # with its unit, "" when unknown
-    spikes: str  # Allen's recorded spike count, "" when unknown
+    spikes: str  # "3 spikes" (the table's count), "25 spikes (computed)" (a held window's), "spikes —" (unknown)
     qc: str  # "pass" / "fail", "" when unknown
     held: bool
+    clamp: str = "current"  # or "voltage" (no spike count)
 
 
 @dataclass(frozen=True)
@@ -303,8 +304,13 @@ def _amplitude(value: float | None, units: str | None) -> str:
     return f"{value:.4g} {unit}".strip()
 
 
-def sweep_groups(ephys: CellEphys) -> list[SweepGroup]:
-    """The sweeps (Allen's table, plus held windows the table lacks) by stimulus group, in the vocabulary's order."""
+def _spikes(count: int | None) -> str:
+    return "spikes —" if count is None else f"{count} spike{'' if count == 1 else 's'}"
+
+
+def sweep_groups(ephys: CellEphys, computed_spikes: dict[int, int] | None = None) -> list[SweepGroup]:
+    """The sweeps (the table, plus held windows the table lacks, with ``computed_spikes`` by sweep number) by
+    stimulus group, in the vocabulary's order."""
     group_of = {name: group for group, names in STIMULUS_GROUPS for name in names}
     held = ephys.held_sweep_numbers
     boxes: dict[str, list[SweepBox]] = {}
@@ -315,14 +321,17 @@ def sweep_groups(ephys: CellEphys) -> list[SweepGroup]:
             number=s.sweep_number,
             stimulus_name=s.stimulus_name or "Unknown",
             amplitude=_amplitude(s.stimulus_absolute_amplitude, s.stimulus_units),
-            spikes="" if s.num_spikes is None else str(s.num_spikes),
+            spikes=_spikes(s.num_spikes),
             qc="",
             held=s.sweep_number in held,
+            clamp="voltage" if s.stimulus_units == VOLTAGE_CLAMP_UNITS else "current",
         )
         boxes.setdefault(group_of.get(s.stimulus_name or "", OTHER_STIMULI), []).append(box)
     for w in ephys.held_windows:
         if w.sweep_number not in tabled:
-            box = SweepBox(w.sweep_number, w.stimulus_name, _amplitude(w.stimulus_amplitude, "Amps"), "", "", True)
+            counted = (computed_spikes or {}).get(w.sweep_number)
+            spikes = _spikes(counted) + (" (computed)" if counted is not None else "")
+            box = SweepBox(w.sweep_number, w.stimulus_name, _amplitude(w.stimulus_amplitude, "Amps"), spikes, "", True)
             boxes.setdefault(group_of.get(w.stimulus_name, OTHER_STIMULI), []).append(box)
     order = [group for group, _ in STIMULUS_GROUPS] + [OTHER_STIMULI]
     return [SweepGroup(name, sorted(boxes[name], key=lambda b: b.number)) for name in order if boxes.get(name)]
@@ -366,7 +375,7 @@ def feature_comparisons(computed: ComputedSweep | None, record: Model | None) ->
 def ephys_tab(ephys: CellEphys, specimen_id: int, trace_url: str) -> EphysTab:
     computed = [held_window_features(w) for w in ephys.held_windows]
     readable = [c for c in computed if c is not None]
-    groups = sweep_groups(ephys)
+    groups = sweep_groups(ephys, {c.window.sweep_number: int(c.sweep["num_spikes"]) for c in readable})
     curves = sweep_table_curves(ephys.sweeps)
     first_held = next((n for g in groups for n in g.held_numbers), None)
     return EphysTab(

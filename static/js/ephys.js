@@ -80,7 +80,9 @@
 
   function fmt(value, digits) {
     if (value === null || value === undefined) return "—";
-    return Number(value).toPrecision(digits || 4).replace(/\.?0+$/, "").replace(/\.?0+e/, "e");
+    var text = Number(value).toPrecision(digits || 4);
+    if (text.indexOf("e") >= 0) return text;
+    return text.indexOf(".") >= 0 ? text.replace(/0+$/, "").replace(/\.$/, "") : text;
   }
 
   function init(root) {
@@ -269,7 +271,7 @@
       var common = { margin: { l: 55, r: 10, t: 30, b: 45 }, height: 280, showlegend: false };
       var fi = section.querySelector("[data-fi-plot]");
       Plotly.newPlot(fi, [{
-        type: "scatter", mode: "lines+markers", x: config.fi.map(function (p) { return p[0]; }),
+        type: "scatter", mode: "markers", x: config.fi.map(function (p) { return p[0]; }),
         y: config.fi.map(function (p) { return p[1]; }), text: config.fi.map(function (p) { return "sweep " + p[2]; }),
         line: { color: "#1d3557" },
       }], Object.assign({}, common, {
@@ -279,7 +281,7 @@
       var vi = section.querySelector("[data-vi-plot]");
       if (config.vi.length) {
         Plotly.newPlot(vi, [{
-          type: "scatter", mode: "lines+markers", x: config.vi.map(function (p) { return p[0]; }),
+          type: "scatter", mode: "markers", x: config.vi.map(function (p) { return p[0]; }),
           y: config.vi.map(function (p) { return p[1]; }), text: config.vi.map(function (p) { return "sweep " + p[2]; }),
           line: { color: "#e76f51" },
         }], Object.assign({}, common, {

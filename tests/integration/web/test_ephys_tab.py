@@ -28,7 +28,7 @@ def test_a_held_window_is_offered_with_its_provenance(client):
     assert "the samples from 815 ms to 2265 ms after the sweep&#x27;s first sample" in html
     assert "Gonçalves et al. 2020 (not Allen&#x27;s NWB file)" in html
     box = re.search(rf'<button[^>]*data-sweep="{HELD_SWEEP}".*?</button>', html, re.S)[0]
-    assert "disabled" not in box and "130 pA" in box
+    assert "disabled" not in box and "130 pA" in box and "25 spikes (computed)" in box  # not in Allen's table
     data = config(html)
     assert data["default_sweep"] == HELD_SWEEP and data["groups"] == {"Long Square": [HELD_SWEEP]}
     assert data["trace_url"] == f"/cell/{HELD_CELL}/ephys/sweep/{{n}}.json"
