@@ -123,3 +123,14 @@ def _nwb_specimen(page, server) -> int:
     query = urllib.parse.quote("model::Specimen,rma::criteria,[name$eq'valid_v2_MIES-NWBv2-0655f7e4']")
     body = page.evaluate(f"fetch({json.dumps(server + '/api/v2/data/query.json?q=' + query)}).then(r => r.json())")
     return body["msg"][0]["id"]
+
+
+def test_following_the_link_to_an_nwb_file_not_held_shows_a_page_that_says_so(page, server):
+    page.goto(f"{server}/cell/{TABLE_CELL}/ephys/")
+    response_holder = {}
+    page.on("response", lambda r: response_holder.setdefault(r.url, r.status) if "well_known_file" in r.url else None)
+    page.click(".files a")
+    page.wait_for_selector("[data-file-unavailable]")
+    assert list(response_holder.values()) == [404]
+    assert "This server does not hold" in page.inner_text("h1")
+    shot(page, "ephys-nwb-not-held")
