@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -19,11 +20,17 @@ from celltypes.atlas.bundled import DEMO_DIR, STIMULUS_ONTOLOGY
 from celltypes.atlas.models import EphysFeature, EphysSweep, HeldTraceWindow, WellKnownFile
 from celltypes.atlas.vocabulary import LONG_SQUARE, VOLTAGE_CLAMP_UNITS
 from celltypes.science.ephys.downsample import DEFAULT_POINTS
-from celltypes.science.ephys.npz_sweeps import read_npz_sweep
-from celltypes.science.ephys.trace_view import current_clamp_view, voltage_clamp_view
+from celltypes.science.ephys.npz_sweeps import NpzSweep, read_npz_sweep
+from celltypes.science.ephys.trace_view import (
+    CurrentClampAnalysis,
+    analyse_current_clamp,
+    current_clamp_view,
+    voltage_clamp_view,
+)
 from celltypes.science.errors import ScienceError
 
 log = logging.getLogger(__name__)
+TRACE_CACHE_SIZE = 16  # analysed held windows kept per process (about 1.2 MB each)
 
 
 class SweepNotHeld(Exception):
@@ -155,10 +162,23 @@ def sweep_trace_get(
     return _nwb_trace(ephys.held_nwb, sweep, start, end, points)
 
 
+@lru_cache(maxsize=TRACE_CACHE_SIZE)
+def _analysed_window(path: str, stamp: tuple[int, int]) -> tuple[NpzSweep, CurrentClampAnalysis]:
+    """A held window read and analysed once per process while its file (``stamp``: mtime, size) is unchanged,
+    so zooming (a new window of the same trace) costs only the windowing and downsampling."""
+    sweep = read_npz_sweep(path)
+    analysis = analyse_current_clamp(
+        sweep.v, sweep.i, sweep.sampling_rate, sweep.stimulus_start, sweep.stimulus_end, sweep.window_start
+    )
+    return sweep, analysis
+
+
 def _held_window_trace(window: HeldTraceWindow, start, end, points: int) -> dict:
+    path = held_window_path(window)
     try:
-        sweep = read_npz_sweep(held_window_path(window))
-    except ScienceError as exc:
+        stat = path.stat()
+        sweep, analysis = _analysed_window(str(path), (stat.st_mtime_ns, stat.st_size))
+    except (ScienceError, OSError) as exc:
         log.warning("held trace window %s unreadable: %s", window.pk, exc)
         raise SweepNotHeld(f"the held window of sweep {window.sweep_number} cannot be read: {exc}") from exc
     payload = current_clamp_view(
@@ -171,6 +191,7 @@ def _held_window_trace(window: HeldTraceWindow, start, end, points: int) -> dict
         start=start,
         end=end,
         points=points,
+        analysis=analysis,
     )
     payload.update(
         sweep_number=window.sweep_number,

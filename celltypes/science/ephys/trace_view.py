@@ -72,6 +72,49 @@ def _value(x: float) -> float | None:
     return float(x) if math.isfinite(x) else None
 
 
+@dataclass(frozen=True)
+class CurrentClampAnalysis:
+    """What a current-clamp trace's plots need beyond its samples, found once per trace (a zoom reuses it):
+    its spike table and sweep features (JSON-ready, times on the sweep's clock) and the samples to keep."""
+
+    spikes: list[dict[str, float | None]]
+    sweep_features: list[dict]
+    landmarks: NDArray[np.int64]  # spike thresholds, peaks, fast troughs and stimulus edges
+
+
+def analyse_current_clamp(
+    v: NDArray[np.float64],
+    i: NDArray[np.float64],
+    rate: float,
+    stimulus_start: float,
+    stimulus_end: float,
+    offset: float = 0.0,
+) -> CurrentClampAnalysis:
+    """Spikes (between ``stimulus_start`` and ``stimulus_end``, s on the trace's own clock) and sweep features."""
+    t = np.arange(len(v)) / rate
+    sweep = CurrentClampSweep(t, v, i, stimulus_start, stimulus_end)
+    spikes = sweep.spikes
+    landmarks = np.concatenate([spikes.threshold_index, spikes.peak_index, spikes.fast_trough_index])
+    edges = np.flatnonzero(np.diff(i))
+    if len(edges) <= MAX_STIMULUS_EDGES:
+        landmarks = np.concatenate([landmarks, edges, edges + 1])
+    values = spikes.features()
+    table = [{name: _value(values[name][k]) for name in SPIKE_TABLE} for k in range(len(spikes))]
+    for row in table:  # spike times on the sweep clock
+        for name in ("threshold_t", "peak_t", "fast_trough_t"):
+            if row[name] is not None:
+                row[name] = round(row[name] + offset, 6)
+    features = sweep.features()
+    return CurrentClampAnalysis(
+        spikes=table,
+        sweep_features=[
+            {"name": name, "label": f.label, "unit": f.unit, "value": _value(features[name])}
+            for name, f in SWEEP_FEATURES.items()
+        ],
+        landmarks=np.unique(landmarks[landmarks >= 0]).astype(np.int64),
+    )
+
+
 def current_clamp_view(
     v: NDArray[np.float64],
     i: NDArray[np.float64],
@@ -83,25 +126,15 @@ def current_clamp_view(
     start: float | None = None,
     end: float | None = None,
     points: int = DEFAULT_POINTS,
+    analysis: CurrentClampAnalysis | None = None,
 ) -> dict:
     """Payload of a current-clamp trace: t, v, i at the chosen samples, its spikes and sweep features.
-    ``stimulus_start``/``stimulus_end`` are s on the trace's own clock (its first sample is 0)."""
-    t = np.arange(len(v)) / rate
-    sweep = CurrentClampSweep(t, v, i, stimulus_start, stimulus_end)
-    spikes = sweep.spikes
-    landmarks = np.concatenate([spikes.threshold_index, spikes.peak_index, spikes.fast_trough_index])
-    edges = np.flatnonzero(np.diff(i))
-    if len(edges) <= MAX_STIMULUS_EDGES:
-        landmarks = np.concatenate([landmarks, edges, edges + 1])
+    ``stimulus_start``/``stimulus_end`` are s on the trace's own clock (its first sample is 0); pass the trace's
+    ``analysis`` when it is at hand (it is found here otherwise)."""
+    if analysis is None:
+        analysis = analyse_current_clamp(v, i, rate, stimulus_start, stimulus_end, offset)
     window = window_of(len(v), rate, offset, start, end)
-    chosen = _chosen(v, window, points, landmarks[landmarks >= 0].astype(np.int64))
-    values = spikes.features()
-    table = [{name: _value(values[name][k]) for name in SPIKE_TABLE} for k in range(len(spikes))]
-    for row in table:  # spike times on the sweep clock
-        for name in ("threshold_t", "peak_t", "fast_trough_t"):
-            if row[name] is not None:
-                row[name] = round(row[name] + offset, 6)
-    features = sweep.features()
+    chosen = _chosen(v, window, points, analysis.landmarks)
     return {
         "clamp": "current",
         "full_resolution": window.full_resolution,
@@ -111,15 +144,12 @@ def current_clamp_view(
         "stimulus": _rounded(i[chosen], 2),
         "response_unit": "mV",
         "stimulus_unit": "pA",
-        "spikes": table,
+        "spikes": analysis.spikes,
         "spike_columns": [
             {"name": name, "label": SPIKE_FEATURES[name].label, "unit": SPIKE_FEATURES[name].unit}
             for name in SPIKE_TABLE
         ],
-        "sweep_features": [
-            {"name": name, "label": f.label, "unit": f.unit, "value": _value(features[name])}
-            for name, f in SWEEP_FEATURES.items()
-        ],
+        "sweep_features": analysis.sweep_features,
     }
 
 

@@ -9,6 +9,7 @@ from celltypes.atlas.bundled import DEMO_DIR
 from celltypes.science.ephys.npz_sweeps import read_npz_sweep
 from celltypes.science.ephys.trace_view import (
     MAX_FULL_RESOLUTION,
+    analyse_current_clamp,
     current_clamp_view,
     voltage_clamp_view,
     window_of,
@@ -80,3 +81,11 @@ def test_real_sweep_downsampled_keeps_every_spike_landmark():
     features = {f["name"]: f["value"] for f in payload["sweep_features"]}
     assert features["num_spikes"] == len(payload["spikes"])
     assert round(features["stim_amp"]) == 170
+
+
+def test_a_zoom_with_the_traces_analysis_at_hand_equals_one_that_finds_it():
+    sweep = read_npz_sweep(REAL)
+    args = (sweep.v, sweep.i, sweep.sampling_rate, sweep.stimulus_start, sweep.stimulus_end)
+    analysis = analyse_current_clamp(*args, sweep.window_start)
+    window = {"offset": sweep.window_start, "start": 1.3, "end": 1.4}
+    assert current_clamp_view(*args, analysis=analysis, **window) == current_clamp_view(*args, **window)
