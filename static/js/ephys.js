@@ -85,9 +85,11 @@
     return text.indexOf(".") >= 0 ? text.replace(/0+$/, "").replace(/\.$/, "") : text;
   }
 
+  var initialised = new WeakSet(); // not a data- attribute: htmx's history snapshot would carry it
+
   function init(root) {
-    if (root.dataset.initialised) return;
-    root.dataset.initialised = "1";
+    if (initialised.has(root)) return;
+    initialised.add(root);
     var configElement = root.querySelector("#ephys-config");
     if (!configElement) return;
     var config = JSON.parse(configElement.textContent);
@@ -306,5 +308,18 @@
   }
   document.addEventListener("htmx:load", function (event) {
     initAll(event.detail && event.detail.elt);
+  });
+  // htmx keeps a copy of the page for its history: keep the plots out of it (a restored page draws them anew).
+  document.addEventListener("htmx:beforeHistorySave", function () {
+    document.querySelectorAll("[data-sweep-browser] .js-plotly-plot, [data-ephys-curves] .js-plotly-plot").forEach(function (gd) {
+      if (window.Plotly) window.Plotly.purge(gd);
+      gd.replaceChildren();
+    });
+    document.querySelectorAll("[data-sweep-browser], [data-ephys-curves]").forEach(function (root) {
+      delete root.dataset.state;
+    });
+  });
+  document.addEventListener("htmx:historyRestore", function () {
+    initAll(document);
   });
 })();

@@ -42,9 +42,10 @@ def shot(page, name: str, selector: str | None = None) -> None:
 
 def drawn(page, **expected: str) -> dict:
     """Wait for the plot to be drawn (with the given data- values), then its state."""
+    root = f"document.querySelector('{BROWSER}')"
     condition = " && ".join(
-        [f"document.querySelector('{BROWSER}').dataset.state === 'drawn'"]
-        + [f"document.querySelector('{BROWSER}').dataset.{k} === '{v}'" for k, v in expected.items()]
+        [f"{root} !== null", f"{root}.dataset.state === 'drawn'"]
+        + [f"{root}.dataset.{k} === '{v}'" for k, v in expected.items()]
     )
     page.wait_for_function(condition, timeout=60_000)
     return page.evaluate(
@@ -134,3 +135,16 @@ def test_following_the_link_to_an_nwb_file_not_held_shows_a_page_that_says_so(pa
     assert list(response_holder.values()) == [404]
     assert "This server does not hold" in page.inner_text("h1")
     shot(page, "ephys-nwb-not-held")
+
+
+def test_the_tab_swapped_in_by_htmx_draws_the_sweep(page, server):
+    page.goto(f"{server}/cell/526950199/")
+    page.click('.tabs a[data-tab="ephys"]')
+    state = drawn(page)
+    assert "sweep 37" in state["names"][0] and state["markers"]["peak"] > 0
+    assert page.url.endswith("/cell/526950199/ephys/")
+    page.click('.tabs a[data-tab="overview"]')
+    page.wait_for_selector('#cell-tab[data-tab="overview"]')
+    page.go_back()  # htmx restores the ephys tab from its history: the plot is drawn again
+    drawn(page)
+    assert page.errors == []
