@@ -7,6 +7,7 @@ so a failed or cut-off download leaves no partial file and no record claiming it
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -91,8 +92,11 @@ def _required_client(client: UpstreamClient | None) -> UpstreamClient:
     return client
 
 
-def well_known_file_fetch(*, file_id: int, client: UpstreamClient | None = None) -> filestore.StoredFile:
-    """Download well-known file `file_id` from the upstream into the file store and record its size and sha256."""
+def well_known_file_fetch(
+    *, file_id: int, client: UpstreamClient | None = None, progress: Callable[[int], None] | None = None
+) -> filestore.StoredFile:
+    """Download well-known file `file_id` from the upstream into the file store and record its size and sha256;
+    `progress` is called with the bytes received so far after each chunk."""
     if not WellKnownFile.objects.filter(id=file_id).exists():
         raise SyncError(f"no well-known file {file_id} is recorded here; sync the record that owns it first")
     client = _required_client(client)
@@ -100,10 +104,19 @@ def well_known_file_fetch(*, file_id: int, client: UpstreamClient | None = None)
     with filestore.well_known_file_lock(file_id):
         if target.is_file():  # fetched by another request while this one waited for the lock
             return filestore.StoredFile(target, target.stat().st_size, filestore.sha256_of(target))
-        stored = filestore.write_atomic(target, client.file_chunks(file_id))
+        chunks = client.file_chunks(file_id)
+        stored = filestore.write_atomic(target, _counted(chunks, progress) if progress else chunks)
         WellKnownFile.objects.filter(id=file_id).update(size=stored.size, sha256=stored.sha256)
     log.info("fetched well-known file %s from %s (%s bytes)", file_id, client.base_url, stored.size)
     return stored
+
+
+def _counted(chunks: Iterable[bytes], progress: Callable[[int], None]) -> Iterator[bytes]:
+    received = 0
+    for chunk in chunks:
+        received += len(chunk)
+        progress(received)
+        yield chunk
 
 
 def neuronal_model_sync(

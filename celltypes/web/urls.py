@@ -13,6 +13,8 @@ urlpatterns = [
     path("cell/<int:specimen_id>/", cells.cell_detail, {"tab": "overview"}, name="cell_detail"),
     path("cell/<int:specimen_id>/ephys/", cells.cell_detail, {"tab": "ephys"}, name="cell_ephys"),
     path("cell/<int:specimen_id>/ephys/sweep/<int:sweep_number>.json", ephys_api.sweep_trace, name="cell_sweep_trace"),
+    path("cell/<int:specimen_id>/ephys/fetch", ephys_api.nwb_fetch, name="cell_nwb_fetch"),
+    path("cell/<int:specimen_id>/ephys/fetch/status", ephys_api.nwb_fetch_status, name="cell_nwb_fetch_status"),
     path("cell/<int:specimen_id>/morphology/", cells.cell_detail, {"tab": "morphology"}, name="cell_morphology"),
     path("cell/<int:specimen_id>/models/", cells.cell_detail, {"tab": "models"}, name="cell_models"),
 ]
