@@ -241,23 +241,24 @@ def _nwb_trace(wkf: WellKnownFile, sweep: EphysSweep, start, end, points: int) -
 
 @dataclass(frozen=True)
 class ComputedSweep:
-    """Features we computed from a held window: its sweep features and its first spike's (nan when none)."""
+    """Features we computed from a held window: its sweep features and its first spike's (None: not defined;
+    spike times on the sweep's clock)."""
 
     window: HeldTraceWindow
-    sweep: dict[str, float]
-    first_spike: dict[str, float]
+    sweep: dict[str, float | None]
+    first_spike: dict[str, float | None]
 
 
 def held_window_features(window: HeldTraceWindow) -> ComputedSweep | None:
-    """The window's features (None when its file cannot be read: the page says so and the rest still works)."""
-    from celltypes.science.ephys.sweep_features import CurrentClampSweep
-
+    """The window's features (None when its file cannot be read: the page says so and the rest still works),
+    from the same per-process analysis the sweep JSON uses."""
+    path = held_window_path(window)
     try:
-        held = read_npz_sweep(held_window_path(window))
-    except ScienceError as exc:
+        stat = path.stat()
+        _, analysis = _analysed_window(str(path), (stat.st_mtime_ns, stat.st_size))
+    except (ScienceError, OSError) as exc:
         log.warning("held trace window %s unreadable: %s", window.pk, exc)
         return None
-    sweep = CurrentClampSweep(held.t, held.v, held.i, held.stimulus_start, held.stimulus_end)
-    spikes = sweep.spikes.features()
-    first = {name: float(values[0]) if len(values) else float("nan") for name, values in spikes.items()}
-    return ComputedSweep(window=window, sweep=sweep.features(), first_spike=first)
+    sweep = {row["name"]: row["value"] for row in analysis.sweep_features}
+    first = dict(analysis.spikes[0]) if analysis.spikes else {}
+    return ComputedSweep(window=window, sweep=sweep, first_spike=first)
