@@ -33,6 +33,7 @@ sys.path.insert(0, str(REPO))
 from celltypes.science.ephys.downsample import downsample_indexes, trace_payload  # noqa: E402
 from celltypes.science.ephys.spikes import SPIKE_FEATURES, detect_spikes  # noqa: E402
 from celltypes.science.ephys.sweep_features import CurrentClampSweep  # noqa: E402
+from celltypes.science.ephys.trace_view import analyse_current_clamp, current_clamp_view  # noqa: E402
 from tests.compat.ipfx_client import run_ipfx  # noqa: E402
 from tests.unit.science import ephys_synthetic as synthetic  # noqa: E402
 from tests.unit.science.ephys_real import REAL_SWEEPS, real_clamp_sweep  # noqa: E402
@@ -131,6 +132,37 @@ def main() -> None:
         raw = sweep.v.astype(np.float32).nbytes + sweep.t.astype(np.float32).nbytes
         sizes = f"{len(body):>8,} B {len(gzip.compress(body)):>8,} B"
         print(f"  {label:<30} {len(indexes):>5} points {sizes}  (raw float32 t+v {raw:,} B)")
+
+    sweep_json(real, long, args.repeats)
+
+
+def sweep_json(real: CurrentClampSweep, long, repeats: int) -> None:
+    """The sweep browser's JSON (/cell/<id>/ephys/sweep/<n>.json, as trace_view builds it): the first paint
+    (whole sweep, downsampled, with spikes, spike table and sweep features), with the trace's analysis found in
+    the request or already cached (the endpoint caches it per process), and a 100 ms zoom at full resolution."""
+    import json
+
+    print("\nsweep browser JSON (trace_view + json.dumps, as the endpoint answers), median ms / bytes / gzip bytes")
+    for label, s in (("1.45 s 50 kHz real sweep", real), ("10 s 200 kHz synthetic sweep", long)):
+        rate = 1.0 / (s.t[1] - s.t[0])
+        analysis = analyse_current_clamp(s.v, s.i, rate, s.start, s.end)
+        cases = (
+            ("first paint", {}, None),
+            ("first paint, analysed", {}, analysis),
+            ("100 ms zoom, analysed", {"start": s.start, "end": s.start + 0.1}, analysis),
+        )
+        for view, window, known in cases:
+
+            def build(s=s, rate=rate, window=window, known=known) -> bytes:
+                payload = current_clamp_view(s.v, s.i, rate, s.start, s.end, analysis=known, **window)
+                return json.dumps(payload).encode()
+
+            runs = timings(build, repeats)
+            body = build()
+            print(
+                f"  {label:<30} {view:<22} {statistics.median(runs) * 1e3:8.1f} ms {len(body):>9,} B"
+                f" {len(gzip.compress(body)):>8,} B"
+            )
 
 
 if __name__ == "__main__":

@@ -29,7 +29,12 @@ def classify(path: str, specimen: str) -> tuple[str, str, str, str]:
     if path.endswith(".nwb"):
         return "nwb", "", "", "raw MIES recording; loaded as a specimen of its own"
     if path.endswith(".npz") and "allen_long_square/" in path:
-        return "long_square_npz", "", "", "real Long Square sweep window (not an NWB file); not loaded yet"
+        return (
+            "long_square_npz",
+            "",
+            "",
+            "real Long Square sweep window (not an NWB file); loaded as a HeldTraceWindow (ours and not an Allen record)",
+        )
     if name.endswith(".swc") and "marker" in name:
         return "marker", "", "", "Allen marker CSV with an .swc suffix"
     if name.endswith(".marker"):

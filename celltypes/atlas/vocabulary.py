@@ -120,6 +120,57 @@ MORPHOLOGY_COLUMNS: tuple[str, ...] = tuple(_MORPHOLOGY_FEATURE_LABELS)
 
 STIMULUS_UNITS = {"Amps": "pA", "Volts": "mV"}  # Allen's sweep amplitudes: units "Amps" are pA, "Volts" mV
 
+# --- sweeps and their stimulus groups ----------------------------------------------------------------------------
+
+LONG_SQUARE = "Long Square"
+# The sweep browser's stimulus groups, in the order the page shows them: each group lists the stimulus names
+# (Allen's sweep table's stimulus_name) it gathers. A name no group lists goes to OTHER_STIMULI.
+STIMULUS_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    (
+        "Short Square",
+        (
+            "Short Square",
+            "Short Square - Triple",
+            "Short Square - Hold -60mV",
+            "Short Square - Hold -70mV",
+            "Short Square - Hold -80mV",
+        ),
+    ),
+    (LONG_SQUARE, (LONG_SQUARE,)),
+    ("Ramp", ("Ramp", "Ramp to Rheobase")),
+    ("Noise 1", ("Noise 1",)),
+    ("Noise 2", ("Noise 2",)),
+    ("Square - 2s Suprathreshold", ("Square - 2s Suprathreshold",)),
+    ("Square - 0.5ms Subthreshold", ("Square - 0.5ms Subthreshold",)),
+    ("Test", ("Test",)),
+)
+OTHER_STIMULI = "Other stimuli"
+# Computed features of one held Long Square sweep set beside Allen's cell-level EphysFeature column: (computed
+# level, computed name, Allen's column, which of Allen's sweeps the column comes from). The reasons they may differ
+# are in EPHYS_SOURCE_SWEEPS.
+EPHYS_COMPARISONS: tuple[tuple[str, str, str, str], ...] = (
+    ("first_spike", "threshold_v", "threshold_v_long_square", "rheobase"),
+    ("first_spike", "peak_v", "peak_v_long_square", "rheobase"),
+    ("first_spike", "fast_trough_v", "fast_trough_v_long_square", "rheobase"),
+    ("first_spike", "upstroke_downstroke_ratio", "upstroke_downstroke_ratio_long_square", "rheobase"),
+    ("sweep", "latency", "latency", "rheobase"),
+    ("sweep", "mean_isi", "avg_isi", "hero"),
+    ("sweep", "adapt", "adaptation", "hero"),
+    ("sweep", "v_baseline", "vrest", "subthreshold"),
+)
+EPHYS_SOURCE_SWEEPS = {
+    "rheobase": "Allen's value is from the first spike of the cell's rheobase sweep (its lowest Long Square "
+    "that fires)",
+    "hero": "Allen's value is from the cell's hero sweep (a Long Square 39-61 pA above rheobase)",
+    "subthreshold": "Allen's value averages the baseline of every Long Square sweep without spikes",
+}
+# Computed and published values agree within these: voltages (mV) absolutely, anything else relatively.
+EPHYS_AGREEMENT_MV = 0.1
+EPHYS_AGREEMENT_RTOL = 0.01
+# Voltage-clamp sweeps (their stimulus is a command potential): drawn as command and current, never searched
+# for spikes.
+VOLTAGE_CLAMP_UNITS = "Volts"
+
 # --- comparing computed with published values ------------------------------------------------------------------
 
 # Relative difference under which a computed value "agrees" with the published one. Allen's older table prints

@@ -9,10 +9,11 @@ from dataclasses import replace
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.shortcuts import render
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET
 
-from celltypes.atlas.models import NeuronalModel, WellKnownFile
+from celltypes.atlas.models import NeuronalModel, Specimen, WellKnownFile
 from celltypes.atlas.services.model_zips import ModelZipError, neuronal_model_zip
 from celltypes.atlas.services.versions import atlas_version_get
 from celltypes.rma import limits, response_cache
@@ -177,6 +178,8 @@ def well_known_file_download(request: HttpRequest, file_id: int) -> HttpResponse
     try:
         path, name = well_known_file_source(wkf)
     except FileUnavailable as exc:
+        if _prefers_html(request):  # a person following a link: a page that says so, not an API envelope
+            return _file_unavailable_page(request, wkf, str(exc), exc.status)
         return _unavailable(exc)
     return file_response(request, path, name)
 
@@ -186,6 +189,17 @@ def _unavailable(exc: FileUnavailable) -> HttpResponse:
     if exc.retry_after is not None:
         response["Retry-After"] = str(exc.retry_after)
     return response
+
+
+def _prefers_html(request: HttpRequest) -> bool:
+    """A browser (Accept naming text/html before JSON); `*/*` alone, as scripts send, keeps the JSON envelope."""
+    return request.get_preferred_type(["application/json", "text/html"]) == "text/html"
+
+
+def _file_unavailable_page(request: HttpRequest, wkf: WellKnownFile, reason: str, status: int) -> HttpResponse:
+    specimen = Specimen.objects.filter(ephys_result_id=wkf.ephys_result_id).first() if wkf.ephys_result_id else None
+    context = {"file": wkf, "reason": reason, "specimen": specimen}
+    return render(request, "web/file_unavailable.html", context, status=status)
 
 
 @require_GET

@@ -10,6 +10,7 @@ import functools
 import json
 import logging
 import time
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -107,6 +108,7 @@ def well_known_file_fetch(
     client: UpstreamClient | None = None,
     deadline: float | None = None,
     lock_wait: float | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> filestore.StoredFile:
     """Download well-known file `file_id` from the upstream into the file store and record its size and sha256.
 
@@ -114,7 +116,8 @@ def well_known_file_fetch(
     sync.client and sync.file_checks); a failed check keeps nothing. `deadline` bounds the download and
     `lock_wait` the wait for another fetch of the same file (defaults: CELLTYPES_FETCH_TASK_DEADLINE, the budget
     of a worker, and CELLTYPES_FETCH_LOCK_WAIT; FetchInProgress after that). A request that waited for another
-    fetch which then failed gets that failure rather than trying again at once.
+    fetch which then failed gets that failure rather than trying again at once. `progress` is called with the bytes
+    received so far after each chunk.
     """
     wkf = WellKnownFile.objects.filter(id=file_id).first()
     if wkf is None:
@@ -132,7 +135,7 @@ def well_known_file_fetch(
                 failure = filestore.fetch_failure_since(file_id, asked_at)
                 if failure is not None:
                     raise _failure_load(failure)
-            stored = _download(wkf, client, deadline)
+            stored = _download(wkf, client, deadline, progress)
             WellKnownFile.objects.filter(id=file_id).update(size=stored.size, sha256=stored.sha256)
     except filestore.LockTimeout:
         raise FetchInProgress(
@@ -154,12 +157,15 @@ def well_known_file_fetch_queue(*, file_id: int) -> bool:
     return True
 
 
-def _download(wkf: WellKnownFile, client: UpstreamClient, deadline: float) -> filestore.StoredFile:
+def _download(
+    wkf: WellKnownFile, client: UpstreamClient, deadline: float, progress: Callable[[int], None] | None = None
+) -> filestore.StoredFile:
     """Fetch, check and keep the file (the caller holds its lock); remember a failure for those who waited."""
     check = functools.partial(well_known_file_check, type_id=wkf.well_known_file_type_id, file_name=wkf.file_name)
+    chunks = client.file_chunks(wkf.id, deadline=deadline)
     try:
         stored = filestore.write_atomic(
-            filestore.well_known_file_path(wkf.id), client.file_chunks(wkf.id, deadline=deadline), check=check
+            filestore.well_known_file_path(wkf.id), _counted(chunks, progress) if progress else chunks, check=check
         )
     except UpstreamError as exc:
         filestore.fetch_failure_record(wkf.id, _failure_dump(exc))
@@ -182,6 +188,14 @@ def _failure_load(text: str) -> UpstreamError:
     if retryable:
         return UpstreamUnavailable(message, timed_out=timed_out)
     return UpstreamError(message, timed_out=timed_out)
+
+
+def _counted(chunks: Iterable[bytes], progress: Callable[[int], None]) -> Iterator[bytes]:
+    received = 0
+    for chunk in chunks:
+        received += len(chunk)
+        progress(received)
+        yield chunk
 
 
 def neuronal_model_sync(

@@ -10,6 +10,7 @@ from celery import shared_task
 from django.conf import settings
 
 from celltypes.sync.client import UpstreamUnavailable
+from celltypes.sync.nwb_fetch import FETCH_TASK, nwb_fetch_with_progress
 from celltypes.sync.services import neuronal_model_sync, well_known_file_fetch
 
 RETRY = {
@@ -37,3 +38,15 @@ def neuronal_model_sync_task(neuronal_model_id: int) -> str:
 def well_known_file_fetch_task(file_id: int) -> str:
     stored = well_known_file_fetch(file_id=file_id)
     return f"well-known file {file_id}: {stored.size} bytes"
+
+
+@shared_task(
+    name=FETCH_TASK,
+    ignore_result=True,
+    soft_time_limit=settings.CELLTYPES_FETCH_TASK_DEADLINE + 60,
+    time_limit=settings.CELLTYPES_FETCH_TASK_DEADLINE + 90,
+)
+def nwb_fetch_with_progress_task(file_id: int) -> str:
+    """Fetch a cell's NWB file from the upstream, with progress the ephys tab polls."""
+    outcome = nwb_fetch_with_progress(file_id=file_id)
+    return f"NWB file {file_id}: {outcome.state} {outcome.message}".strip()

@@ -1,5 +1,5 @@
 from .cell_detail import ApiCellTypesSpecimenDetail
-from .ephys import EphysFeature, EphysResult, EphysSweep
+from .ephys import EphysFeature, EphysResult, EphysSweep, HeldTraceWindow
 from .files import WellKnownFile, WellKnownFileType
 from .loading import LoadedRows, MintedId
 from .morphology import ComputedMorphology, CurrentNeuronReconstruction, NeuronReconstruction
@@ -28,6 +28,7 @@ __all__ = [
     "EphysFeature",
     "EphysResult",
     "EphysSweep",
+    "HeldTraceWindow",
     "LoadedRows",
     "MintedId",
     "NeuronReconstruction",

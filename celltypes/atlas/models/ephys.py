@@ -114,3 +114,30 @@ class EphysFeature(models.Model):
     class Meta:
         db_table = "ephys_features"
         ordering = ["id"]
+
+
+class HeldTraceWindow(models.Model):
+    """Ours, never Allen's record (the RMA schema does not list it): one window of one sweep of a cell whose samples
+    the demo set holds outside any NWB file (e.g. Gonçalves et al. 2020's Long Square windows), read from
+    ``source_path`` under the bundled demo folder. Times in s after the sweep's first sample."""
+
+    id = models.BigIntegerField(primary_key=True)
+    specimen = models.ForeignKey("atlas.Specimen", on_delete=models.CASCADE, related_name="held_trace_windows")
+    sweep_number = models.IntegerField()
+    stimulus_name = models.CharField(max_length=100)
+    stimulus_amplitude = models.FloatField()  # pA, read from the samples
+    source_path = models.CharField(max_length=300)  # relative to the demo folder
+    window_start = models.FloatField()
+    window_end = models.FloatField()
+    sampling_rate = models.FloatField()  # Hz
+    provenance = models.TextField()
+
+    class Meta:
+        db_table = "held_trace_windows"
+        ordering = ["specimen_id", "sweep_number"]
+        constraints = [
+            models.UniqueConstraint(fields=["specimen", "sweep_number"], name="held_trace_window_unique_sweep"),
+        ]
+
+    def __str__(self) -> str:
+        return f"sweep {self.sweep_number} of specimen {self.specimen_id} ({self.source_path})"

@@ -1,10 +1,40 @@
-"""Reads of a cell's electrophysiology: Allen's EphysFeature record, the sweep table and the recording files."""
+"""Reads of a cell's electrophysiology: Allen's EphysFeature record, the sweep table, the recordings we hold.
+
+A recording is held two ways: a HeldTraceWindow (a window of one sweep kept outside any NWB file, ours and
+never Allen's record; read from the bundled demo folder) or the cell's NWB file in the file store (the demo
+set's raw MIES recordings, or one fetched from the upstream). :func:`sweep_trace_get` draws either; a voltage-
+clamp sweep is drawn as command and current, never searched for spikes. Nothing here writes.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import logging
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
 
-from celltypes.atlas.models import EphysFeature, EphysSweep, WellKnownFile
+import numpy as np
+
+from celltypes.atlas import choices, filestore
+from celltypes.atlas.bundled import DEMO_DIR, STIMULUS_ONTOLOGY
+from celltypes.atlas.models import EphysFeature, EphysSweep, HeldTraceWindow, WellKnownFile
+from celltypes.atlas.vocabulary import LONG_SQUARE, VOLTAGE_CLAMP_UNITS
+from celltypes.science.ephys.downsample import DEFAULT_POINTS
+from celltypes.science.ephys.npz_sweeps import NpzSweep, read_npz_sweep
+from celltypes.science.ephys.trace_view import (
+    CurrentClampAnalysis,
+    analyse_current_clamp,
+    current_clamp_view,
+    voltage_clamp_view,
+)
+from celltypes.science.errors import ScienceError
+
+log = logging.getLogger(__name__)
+TRACE_CACHE_SIZE = 16  # analysed held windows kept per process (about 1.2 MB each)
+
+
+class SweepNotHeld(Exception):
+    """No samples of this sweep are held here (the message says why)."""
 
 
 @dataclass(frozen=True)
@@ -12,16 +42,223 @@ class CellEphys:
     record: EphysFeature | None
     sweeps: list[EphysSweep]
     files: list[WellKnownFile]
+    held_windows: list[HeldTraceWindow] = field(default_factory=list)
+    held_nwb: WellKnownFile | None = None  # the NWB file whose bytes the file store holds
+
+    @property
+    def held_sweep_numbers(self) -> set[int]:
+        """Sweeps whose samples can be drawn."""
+        numbers = {w.sweep_number for w in self.held_windows}
+        if self.held_nwb is not None:
+            numbers |= {s.sweep_number for s in self.sweeps}
+        return numbers
+
+    @property
+    def has_recording(self) -> bool:
+        return bool(self.held_windows) or self.held_nwb is not None
 
 
 def cell_ephys_get(*, specimen_id: int) -> CellEphys:
-    """The cell's EphysFeature record, its sweeps (by sweep number) and its NWB files."""
+    """The cell's EphysFeature record, its sweeps (by sweep number), its NWB files and what of them is held."""
     sweeps = list(
         EphysSweep.objects.filter(specimen_id=specimen_id)
-        .only("id", "sweep_number", "stimulus_name", "stimulus_absolute_amplitude", "stimulus_units", "num_spikes")
+        .only(
+            "id",
+            "sweep_number",
+            "stimulus_name",
+            "stimulus_absolute_amplitude",
+            "stimulus_units",
+            "stimulus_duration",
+            "num_spikes",
+            "peak_deflection",
+        )
         .order_by("sweep_number")
     )
     files = list(
         WellKnownFile.objects.filter(ephys_result__specimen__id=specimen_id).select_related("well_known_file_type")
     )
-    return CellEphys(record=EphysFeature.objects.filter(specimen_id=specimen_id).first(), sweeps=sweeps, files=files)
+    held_nwb = next(
+        (
+            f
+            for f in files
+            if f.well_known_file_type_id == choices.NWB_DOWNLOAD[0] and filestore.has_well_known_file(f.id)
+        ),
+        None,
+    )
+    return CellEphys(
+        record=EphysFeature.objects.filter(specimen_id=specimen_id).first(),
+        sweeps=sweeps,
+        files=files,
+        held_windows=list(HeldTraceWindow.objects.filter(specimen_id=specimen_id).order_by("sweep_number")),
+        held_nwb=held_nwb,
+    )
+
+
+# --- curves from the sweep table ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CurvePoint:
+    amplitude: float  # pA
+    value: float  # spikes/s (f-I) or mV (V-I)
+    sweep_number: int
+
+
+@dataclass(frozen=True)
+class SweepTableCurves:
+    """Allen's recorded values per Long Square sweep: the f-I curve (spike count over the step's duration) and the
+    V-I curve (peak deflection of the sweeps without spikes). Sorted by amplitude.
+
+    Some releases of a sweep table leave num_spikes null where there were none; Allen records a peak deflection
+    only for a sweep without spikes, so a null count with a peak deflection counts as 0."""
+
+    fi: list[CurvePoint]
+    vi: list[CurvePoint]
+
+
+def sweep_table_curves(sweeps: list[EphysSweep]) -> SweepTableCurves:
+    fi, vi = [], []
+    for s in sweeps:
+        if s.stimulus_name != LONG_SQUARE or s.stimulus_absolute_amplitude is None:
+            continue
+        spikes = 0 if s.num_spikes is None and s.peak_deflection is not None else s.num_spikes
+        if spikes is not None:
+            duration = s.stimulus_duration if s.stimulus_duration and s.stimulus_duration > 0 else 1.0
+            fi.append(CurvePoint(s.stimulus_absolute_amplitude, spikes / duration, s.sweep_number))
+        if spikes == 0 and s.peak_deflection is not None:
+            vi.append(CurvePoint(s.stimulus_absolute_amplitude, s.peak_deflection, s.sweep_number))
+    order = lambda p: (p.amplitude, p.sweep_number)  # noqa: E731
+    return SweepTableCurves(sorted(fi, key=order), sorted(vi, key=order))
+
+
+# --- traces ------------------------------------------------------------------------------------------------------
+
+
+def held_window_path(window: HeldTraceWindow) -> Path:
+    return DEMO_DIR / window.source_path
+
+
+def sweep_trace_get(
+    *,
+    specimen_id: int,
+    sweep_number: int,
+    start: float | None = None,
+    end: float | None = None,
+    points: int = DEFAULT_POINTS,
+) -> dict:
+    """The plot payload of one sweep over ``start``-``end`` (s on the sweep's clock), with its provenance.
+
+    Raises SweepNotHeld when no samples are held, ValueError for a window outside the trace.
+    """
+    window = HeldTraceWindow.objects.filter(specimen_id=specimen_id, sweep_number=sweep_number).first()
+    if window is not None:
+        return _held_window_trace(window, start, end, points)
+    ephys = cell_ephys_get(specimen_id=specimen_id)
+    if ephys.held_nwb is None:
+        raise SweepNotHeld(f"no recording of specimen {specimen_id} is held here")
+    sweep = next((s for s in ephys.sweeps if s.sweep_number == sweep_number), None)
+    if sweep is None:
+        raise SweepNotHeld(f"specimen {specimen_id} has no sweep {sweep_number}")
+    return _nwb_trace(ephys.held_nwb, sweep, start, end, points)
+
+
+@lru_cache(maxsize=TRACE_CACHE_SIZE)
+def _analysed_window(path: str, stamp: tuple[int, int]) -> tuple[NpzSweep, CurrentClampAnalysis]:
+    """A held window read and analysed once per process while its file (``stamp``: mtime, size) is unchanged,
+    so zooming (a new window of the same trace) costs only the windowing and downsampling."""
+    sweep = read_npz_sweep(path)
+    analysis = analyse_current_clamp(
+        sweep.v, sweep.i, sweep.sampling_rate, sweep.stimulus_start, sweep.stimulus_end, sweep.window_start
+    )
+    return sweep, analysis
+
+
+def _held_window_trace(window: HeldTraceWindow, start, end, points: int) -> dict:
+    path = held_window_path(window)
+    try:
+        stat = path.stat()
+        sweep, analysis = _analysed_window(str(path), (stat.st_mtime_ns, stat.st_size))
+    except (ScienceError, OSError) as exc:
+        log.warning("held trace window %s unreadable: %s", window.pk, exc)
+        raise SweepNotHeld(f"the held window of sweep {window.sweep_number} cannot be read: {exc}") from exc
+    payload = current_clamp_view(
+        sweep.v,
+        sweep.i,
+        sweep.sampling_rate,
+        sweep.stimulus_start,
+        sweep.stimulus_end,
+        offset=sweep.window_start,
+        start=start,
+        end=end,
+        points=points,
+        analysis=analysis,
+    )
+    payload.update(
+        sweep_number=window.sweep_number,
+        stimulus_name=window.stimulus_name,
+        stimulus_amplitude=round(window.stimulus_amplitude, 2),
+        sampling_rate=window.sampling_rate,
+        held_start=round(window.window_start, 6),
+        held_end=round(window.window_end, 6),
+        provenance=window.provenance,
+        source="window",
+    )
+    return payload
+
+
+def _nwb_trace(wkf: WellKnownFile, sweep: EphysSweep, start, end, points: int) -> dict:
+    from celltypes.science.nwb import read_sweep
+
+    path = filestore.well_known_file_path(wkf.id)
+    try:
+        recorded = read_sweep(path, sweep.sweep_number, STIMULUS_ONTOLOGY)
+        stimulus, response = np.asarray(recorded.stimulus), np.asarray(recorded.response)
+    except ScienceError as exc:
+        log.warning("NWB file %s, sweep %s unreadable: %s", wkf.pk, sweep.sweep_number, exc)
+        raise SweepNotHeld(f"sweep {sweep.sweep_number} of {wkf.file_name} cannot be read: {exc}") from exc
+    rate = recorded.sampling_rate
+    if recorded.stimulus_units == VOLTAGE_CLAMP_UNITS:
+        payload = voltage_clamp_view(stimulus * 1e3, response * 1e12, rate, start=start, end=end, points=points)
+    else:
+        n = recorded.recorded_samples
+        on = recorded.stimulus_start_time or 0.0
+        off = on + (recorded.stimulus_duration or n / rate - on)
+        payload = current_clamp_view(
+            response[:n] * 1e3, stimulus[:n] * 1e12, rate, on, off, start=start, end=end, points=points
+        )
+    payload.update(
+        sweep_number=sweep.sweep_number,
+        stimulus_name=sweep.stimulus_name,
+        stimulus_amplitude=sweep.stimulus_absolute_amplitude,
+        sampling_rate=rate,
+        held_start=0.0,
+        held_end=round(recorded.num_samples / rate, 6),
+        provenance=f"Sweep {sweep.sweep_number} of {wkf.file_name}, the whole sweep as the NWB file holds it.",
+        source="nwb",
+    )
+    return payload
+
+
+@dataclass(frozen=True)
+class ComputedSweep:
+    """Features we computed from a held window: its sweep features and its first spike's (None: not defined;
+    spike times on the sweep's clock)."""
+
+    window: HeldTraceWindow
+    sweep: dict[str, float | None]
+    first_spike: dict[str, float | None]
+
+
+def held_window_features(window: HeldTraceWindow) -> ComputedSweep | None:
+    """The window's features (None when its file cannot be read: the page says so and the rest still works),
+    from the same per-process analysis the sweep JSON uses."""
+    path = held_window_path(window)
+    try:
+        stat = path.stat()
+        _, analysis = _analysed_window(str(path), (stat.st_mtime_ns, stat.st_size))
+    except (ScienceError, OSError) as exc:
+        log.warning("held trace window %s unreadable: %s", window.pk, exc)
+        return None
+    sweep = {row["name"]: row["value"] for row in analysis.sweep_features}
+    first = dict(analysis.spikes[0]) if analysis.spikes else {}
+    return ComputedSweep(window=window, sweep=sweep, first_spike=first)

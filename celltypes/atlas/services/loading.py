@@ -27,6 +27,7 @@ from celltypes.atlas.models import (
     EphysFeature,
     EphysResult,
     EphysSweep,
+    HeldTraceWindow,
     NeuronalModel,
     NeuronalModelTemplate,
     NeuronReconstruction,
@@ -43,7 +44,9 @@ from celltypes.atlas.services.loaded_rows import stale_rows_delete
 from celltypes.atlas.services.minted_ids import IdMinter
 from celltypes.atlas.services.versions import atlas_version_bump
 from celltypes.atlas.tables import Row, TableError, read_table
-from celltypes.atlas.vocabulary import SAME_TRACING_RTOL, SPECIES, STRUCTURE_NAMES
+from celltypes.atlas.vocabulary import LONG_SQUARE, SAME_TRACING_RTOL, SPECIES, STRUCTURE_NAMES
+from celltypes.science.ephys.npz_sweeps import read_npz_sweep
+from celltypes.science.errors import InvalidFileError
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +96,7 @@ LOADED_MODELS = (
     CellSomaLocation,
     EphysFeature,
     EphysSweep,
+    HeldTraceWindow,
     NeuronReconstruction,
     NeuronalModel,
     WellKnownFile,
@@ -149,6 +153,7 @@ class DemoLoader:
         self._reconstruction_files(manifest)
         self._model_bundles(manifest)
         self._nwb_specimens(manifest)
+        self._held_trace_windows(manifest)
         stored = self._store_files()
         self._write()
         counts = {model.__name__: model.objects.count() for model in self.rows.by_model}
@@ -640,6 +645,37 @@ class DemoLoader:
                         self._file_record(*obj[0], **obj[1])
                     else:
                         self.rows.put(obj)
+
+    def _held_trace_windows(self, manifest: list[Row]) -> None:
+        """The real sweep windows kept as .npz: a HeldTraceWindow each (ours, never served as Allen's record)."""
+        for row in manifest:
+            if row.text("kind") != "long_square_npz":
+                continue
+            relative = row.values["path"]
+            try:
+                window = read_npz_sweep(self.demo / relative)
+            except InvalidFileError as exc:
+                raise TableError(str(exc)) from None
+            listed = row.integer("specimen_id")
+            if listed != window.specimen_id:
+                raise TableError(f"{relative}: holds specimen {window.specimen_id}, the manifest says {listed}")
+            if self.rows.get(Specimen, window.specimen_id) is None:
+                self.warnings.append(f"{relative}: specimen {window.specimen_id} is not in the cell table; skipped")
+                continue
+            self.rows.put(
+                HeldTraceWindow(
+                    id=self.mint("held_trace_window", relative),
+                    specimen_id=window.specimen_id,
+                    sweep_number=window.sweep_number,
+                    stimulus_name=LONG_SQUARE,
+                    stimulus_amplitude=window.stimulus_amplitude,
+                    source_path=relative,
+                    window_start=window.window_start,
+                    window_end=window.window_end,
+                    sampling_rate=window.sampling_rate,
+                    provenance=window.provenance,
+                )
+            )
 
     # ---- helpers -----------------------------------------------------------------------------------------
     def _json(self, row: Row):

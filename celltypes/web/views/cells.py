@@ -17,6 +17,7 @@ from celltypes.atlas.services.morphology import computed_morphology_request
 from celltypes.web import presenters
 from celltypes.web.htmx import HtmxHttpRequest, is_partial, vary_on_htmx
 from celltypes.web.search_params import SearchParams
+from celltypes.web.views.ephys_api import nwb_fetch_state
 
 TABS = (
     ("overview", "Overview", "web:cell_detail"),
@@ -41,9 +42,10 @@ def cell_detail(request: HtmxHttpRequest, specimen_id: int, tab: str = "overview
         "back_url": reverse("web:cell_search") + (f"?{back}" if back else ""),
     }
     if tab == "ephys":
+        trace_url = reverse("web:cell_sweep_trace", args=[specimen_id, 0]).replace("/0.json", "/{n}.json")
         ephys = cell_ephys_get(specimen_id=specimen_id)
-        context["ephys"] = ephys
-        context["ephys_features"] = presenters.ephys_feature_rows(ephys.record)
+        context["ephys"] = presenters.ephys_tab(ephys, specimen_id, trace_url)
+        context["nwb_fetch"] = nwb_fetch_state(ephys)
     elif tab == "morphology":
         morphology = cell_morphology_get(specimen_id=specimen_id)
         if morphology.features_pending:  # computed for this page only: the worker stores them

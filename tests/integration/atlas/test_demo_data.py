@@ -8,6 +8,7 @@ from celltypes.atlas.models import (
     ApiCellTypesSpecimenDetail,
     EphysFeature,
     EphysSweep,
+    HeldTraceWindow,
     NeuronalModel,
     NeuronalModelTemplate,
     NeuronReconstruction,
@@ -189,3 +190,32 @@ def test_a_record_with_another_id_is_current_when_type_and_all_five_values_agree
     current = NeuronReconstruction.objects.get(specimen_id=528706755, superseded=False)
     assert current.id == 722014861 and current.number_nodes is not None
     assert WellKnownFile.objects.get(id=722014889).neuron_reconstruction_id == 722014861
+
+
+def test_the_five_long_square_windows_load_as_held_trace_windows_of_their_cells():
+    windows = HeldTraceWindow.objects.order_by("specimen_id")
+    assert [(w.specimen_id, w.sweep_number) for w in windows] == [
+        (509881736, 39),
+        (518290966, 57),
+        (526950199, 37),
+        (555060623, 34),
+        (566517779, 46),
+    ]
+    assert [round(w.stimulus_amplitude) for w in windows] == [130, 170, 110, 90, 150]
+    first = windows[0]
+    assert (round(first.window_start, 6), round(first.window_end, 6), round(first.sampling_rate)) == (
+        0.815,
+        2.265,
+        50_000,
+    )
+    assert first.source_path.endswith("allen_long_square/specimen_509881736_sweep_39.npz")
+    assert "not Allen's NWB file" in first.provenance
+    # Ours, not Allen's: no sweep record, no file record is made of them.
+    assert not EphysSweep.objects.filter(specimen_id=509881736, sweep_number=39).exists()
+    assert not WellKnownFile.objects.filter(path__contains="allen_long_square").exists()
+
+
+def test_held_trace_windows_never_reach_the_rma_api(client):
+    for query in ("model::HeldTraceWindow", "model::Specimen,rma::include,held_trace_windows"):
+        response = client.get("/api/v2/data/query.json", {"q": query})
+        assert response.status_code == 400, query

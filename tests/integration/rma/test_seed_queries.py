@@ -918,3 +918,15 @@ def test_errors_name_what_is_wrong(client):
     legacy = client.get("/api/v2/data/Specimen/query.json", {"criteria": "[id$eqx]"})
     assert legacy.status_code == 400 and "'id' is numeric" in json.loads(legacy.content)["msg"]
     assert client.post("/api/v2/data/query.json", {"q": "model::Organism"}).status_code == 405
+
+
+def test_a_browser_asking_for_a_file_not_held_gets_a_page_that_says_so(client):
+    browser_accept = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+    response = client.get("/api/v2/well_known_file_download/491198851", HTTP_ACCEPT=browser_accept)
+    assert response.status_code == 404 and response["Content-Type"].startswith("text/html")
+    html = response.content.decode()
+    assert "This server does not hold" in html and "not held by this server" in html
+    assert 'href="/cell/386049446/ephys/"' in html
+    for accept in ("*/*", "application/json", "application/json, text/html;q=0.5"):  # scripts keep the envelope
+        api = client.get("/api/v2/well_known_file_download/491198851", HTTP_ACCEPT=accept)
+        assert api.status_code == 404 and json.loads(api.content)["success"] is False, accept
