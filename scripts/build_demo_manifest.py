@@ -33,7 +33,8 @@ def classify(path: str, specimen: str) -> tuple[str, str, str, str]:
             "long_square_npz",
             "",
             "",
-            "real Long Square sweep window (not an NWB file); loaded as a HeldTraceWindow (ours and not an Allen record)",
+            "real Long Square sweep window (not an NWB file); loaded as a HeldTraceWindow "
+            "(ours and not an Allen record)",
         )
     if name.endswith(".swc") and "marker" in name:
         return "marker", "", "", "Allen marker CSV with an .swc suffix"
