@@ -1,6 +1,6 @@
 from django.urls import path
 
-from celltypes.web.views import cells, health, home, search
+from celltypes.web.views import cells, health, home, models, search
 
 app_name = "web"
 
@@ -14,4 +14,5 @@ urlpatterns = [
     path("cell/<int:specimen_id>/ephys/", cells.cell_detail, {"tab": "ephys"}, name="cell_ephys"),
     path("cell/<int:specimen_id>/morphology/", cells.cell_detail, {"tab": "morphology"}, name="cell_morphology"),
     path("cell/<int:specimen_id>/models/", cells.cell_detail, {"tab": "models"}, name="cell_models"),
+    path("cell/<int:specimen_id>/models/<int:model_id>/run.json", models.model_run, name="model_run"),
 ]
