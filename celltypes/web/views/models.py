@@ -28,6 +28,7 @@ from celltypes.atlas.selectors.models import (
     held_model_get,
     kind_label,
     model_swc_path,
+    published_model_metrics,
     recorded_fi_curve,
 )
 from celltypes.atlas.services import simulations
@@ -96,6 +97,7 @@ def models_tab(request: HttpRequest, specimen_id: int, models: CellModels) -> di
         "zip_url": reverse("model-download", args=[held.id]),
         "parameters_url": reverse("wkf-download", args=[held.parameters_file.id]) if held.parameters_file else None,
         "parameters_name": held.parameters_file.path.rsplit("/", 1)[-1] if held.parameters_file else None,
+        "metrics": published_model_metrics(model_id=held.id),
     }
     try:
         spec = _spec(query, protocol, held)

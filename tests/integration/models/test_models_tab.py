@@ -185,3 +185,18 @@ def test_search_model_facets_agree_with_the_cell_table_counts(client):
         assert int(shown.group(1)) == expected, value
         page = client.get("/cells/", {"models": value}).content.decode()
         assert f'data-total="{expected}"' in page
+
+
+def test_allen_published_metrics_are_shown_where_the_model_record_holds_them(client):
+    from celltypes.atlas.selectors.models import published_model_metrics
+
+    glif = published_model_metrics(model_id=480629475)
+    assert glif.explained_variance_ratio == pytest.approx(0.698053643069769) and glif.rheobase_feature_average is None
+    all_active = published_model_metrics(model_id=491766131)
+    assert (all_active.explained_variance_ratio, all_active.rheobase_feature_average) == pytest.approx(
+        (0.783997426309877, 3.75733173243137)
+    )
+    assert published_model_metrics(model_id=GLIF3) is None
+    html = client.get(f"/cell/{CELL}/models/", {"model": 480629475}).content.decode()
+    assert 'data-metric="explained_variance_ratio">0.698<' in html
+    assert "data-metric=" not in client.get(f"/cell/{CELL}/models/", {"model": GLIF3}).content.decode()
