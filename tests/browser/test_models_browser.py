@@ -59,3 +59,15 @@ def test_a_run_url_with_a_form_choice_reproduces_the_run(server, page):
     assert page.get_attribute("[data-model-run]", "data-spike-count") == "45"
     page.screenshot(path=str(SCREENSHOTS / "models-glif-noise.png"), full_page=True)
     assert page.errors == []
+
+
+@pytest.mark.slow
+def test_a_perisomatic_model_runs_in_the_page(server, page):
+    """Eager Celery in the server: the run (and the one-time mechanism build) happens in the JSON request."""
+    query = "stim=step&amp=300&start=0.02&dur=0.1&total=0.15"
+    page.goto(f"{server}/cell/{CELL}/models/?model=472450023&{query}")
+    page.wait_for_selector("[data-model-run][data-drawn]", timeout=120_000)
+    assert page.get_attribute("[data-model-run]", "data-spike-count") == "12"
+    assert "on the worker" in page.inner_text("[data-run-status]")
+    page.screenshot(path=str(SCREENSHOTS / "models-perisomatic.png"), full_page=True)
+    assert page.errors == []
