@@ -71,3 +71,12 @@ def test_a_perisomatic_model_runs_in_the_page(server, page):
     assert "on the worker" in page.inner_text("[data-run-status]")
     page.screenshot(path=str(SCREENSHOTS / "models-perisomatic.png"), full_page=True)
     assert page.errors == []
+
+
+def test_the_models_tab_swapped_in_by_htmx_draws_its_plots(server, page):
+    page.goto(f"{server}/cell/{CELL}/")
+    page.click('.tabs a[data-tab="models"]')
+    page.wait_for_selector("[data-model-run][data-drawn]", timeout=30_000)
+    page.wait_for_selector("[data-model-fi][data-drawn]", timeout=30_000)
+    assert page.url.endswith(f"/cell/{CELL}/models/")
+    assert page.errors == []
