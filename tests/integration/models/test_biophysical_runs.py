@@ -1,8 +1,6 @@
 """Biophysical runs from the models tab: queued once on the worker, progress while it runs, cached results,
 and one real NEURON run of a perisomatic demo model end to end through the Celery task (eager)."""
 
-import time
-
 import pytest
 
 from celltypes.atlas.selectors.models import held_model_get
@@ -61,13 +59,11 @@ def test_perisomatic_run_end_to_end_through_the_task_then_from_the_cache(client,
     if simulations.biophysical_unavailable_reason():
         pytest.skip(simulations.biophysical_unavailable_reason())
     url = f"/cell/{CELL}/models/{PERISOMATIC}/run.json"
-    started = time.monotonic()
     run = client.get(url, SHORT_STEP).json()
     assert run["state"] == "done", run
     assert run["spike_count"] == 12  # 300 pA for 100 ms
     assert all(0.02 <= t <= 0.125 for t in run["spike_times"])
     assert max(run["i"]) == 300.0 and len(run["t"]) == len(run["v"])
-    assert time.monotonic() - started < 60
     held = held_model_get(model_id=PERISOMATIC)
     spec = StimulusSpec("step", 300.0, 0.02, 0.1, 0.15)
     cached = simulations.biophysical_result_path(PERISOMATIC, simulations.biophysical_stimulus(spec))
