@@ -7,3 +7,5 @@ DEMO_DIR = Path(__file__).resolve().parent / "demo_data"
 # that do not store them.
 STIMULUS_ONTOLOGY_FILE = "ipfx/ipfx/defaults/stimulus_ontology.json"
 STIMULUS_ONTOLOGY = DEMO_DIR / STIMULUS_ONTOLOGY_FILE
+# Allen's 16 channel mechanisms (.mod), the same in every biophysical model download.
+ALLEN_MODFILES = DEMO_DIR / "AllenSDK/allensdk/test/model/peri_model/modfiles"

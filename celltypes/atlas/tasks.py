@@ -4,11 +4,18 @@ import logging
 
 from celery import shared_task
 
+from celltypes.atlas.selectors.models import cell_protocol_get, held_model_get
 from celltypes.atlas.services.morphology import (
     COMPUTE_TASK,
     RENDER_TASK,
     computed_morphology_update,
     morphology_preview_render,
+)
+from celltypes.atlas.services.simulations import (
+    BIOPHYSICAL_RUN_TASK,
+    BIOPHYSICAL_WALL_LIMIT_S,
+    biophysical_run,
+    spec_from_task_query,
 )
 from celltypes.science.errors import InvalidFileError
 
@@ -32,3 +39,18 @@ def computed_morphology_update_task(reconstruction_id: int) -> str:
     """Compute and store the features of reconstruction `reconstruction_id` from its held SWC."""
     computed = computed_morphology_update(reconstruction_id=reconstruction_id)
     return f"error: {computed.error}" if computed.error else f"{len(computed.features)} features"
+
+
+@shared_task(name=BIOPHYSICAL_RUN_TASK, bind=True, soft_time_limit=BIOPHYSICAL_WALL_LIMIT_S + 120)
+def biophysical_run_task(self, model_id: int, stimulus_query: dict[str, str]) -> str:
+    """Run biophysical model `model_id` on the stimulus its URL parameters name; progress in the task's meta."""
+    held = held_model_get(model_id=model_id)
+    if held is None:
+        return f"error: no model {model_id}"
+    spec = spec_from_task_query(stimulus_query, cell_protocol_get(specimen_id=held.model.specimen_id))
+
+    def progress(fraction: float) -> None:
+        if not self.request.is_eager:
+            self.update_state(state="PROGRESS", meta={"fraction": fraction})
+
+    return str(biophysical_run(held, spec, on_progress=progress))

@@ -1,7 +1,7 @@
 from django.urls import path
 
 import celltypes.converters  # noqa: F401  registers <id:...>
-from celltypes.web.views import cells, ephys_api, health, home, search
+from celltypes.web.views import cells, ephys_api, health, home, models, search
 
 app_name = "web"
 
@@ -18,4 +18,5 @@ urlpatterns = [
     path("cell/<id:specimen_id>/ephys/fetch/status", ephys_api.nwb_fetch_status, name="cell_nwb_fetch_status"),
     path("cell/<id:specimen_id>/morphology/", cells.cell_detail, {"tab": "morphology"}, name="cell_morphology"),
     path("cell/<id:specimen_id>/models/", cells.cell_detail, {"tab": "models"}, name="cell_models"),
+    path("cell/<id:specimen_id>/models/<id:model_id>/run.json", models.model_run, name="model_run"),
 ]

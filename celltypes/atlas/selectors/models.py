@@ -1,18 +1,119 @@
-"""Reads of a cell's neuronal models."""
+"""Reads of a cell's neuronal models: which it has, their held parameter files, and the cell's stimulus protocol.
+
+A model's kind (GLIF, perisomatic, all-active) follows its template id (``choices``); the words are the search
+facet's (``models=glif``), so the page, the search and Allen's cell-table counts (``m__glif``...) say the same.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import csv
+import functools
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
-from celltypes.atlas.models import ApiCellTypesSpecimenDetail, NeuronalModel
+from celltypes.atlas import choices, filestore
+from celltypes.atlas.bundled import DEMO_DIR
+from celltypes.atlas.facets import FACETS_BY_KEY
+from celltypes.atlas.models import (
+    ApiCellTypesSpecimenDetail,
+    EphysSweep,
+    NeuronalModel,
+    NeuronReconstruction,
+    WellKnownFile,
+)
+from celltypes.atlas.selectors.morphology import reconstruction_swc_file
+from celltypes.science.glif import GlifConfig, load_config
+
+GLIF = "glif"
+PERISOMATIC = "perisomatic"
+ALL_ACTIVE = "all-active"
+# kind -> (template ids, the cell-table column that counts Allen's models of that kind)
+MODEL_KINDS: dict[str, tuple[tuple[int, ...], str]] = {
+    GLIF: (choices.GLIF_TEMPLATE_IDS, "m_glif"),
+    PERISOMATIC: ((choices.PERISOMATIC_TEMPLATE_ID,), "m_biophys_perisomatic"),
+    ALL_ACTIVE: ((choices.ALL_ACTIVE_TEMPLATE_ID,), "m_biophys_all_active"),
+}
+# Allen's stimulus names whose sweeps a model can be run on, rebuilt from the sweep table's row.
+SQUARE_STIMULI = ("Long Square", "Short Square")
+RAMP_STIMULI = ("Ramp",)
+FI_STIMULUS = "Long Square"
+
+
+def kind_label(kind: str) -> str:
+    choice = FACETS_BY_KEY["models"].choice(kind)
+    return choice.label if choice else kind
+
+
+def model_kind(template_id: int) -> str | None:
+    for kind, (template_ids, _) in MODEL_KINDS.items():
+        if template_id in template_ids:
+            return kind
+    return None
+
+
+@dataclass(frozen=True)
+class HeldModel:
+    """A neuronal model of this copy, with its parameter file (neuron_config or fit) when the store holds it."""
+
+    model: NeuronalModel
+    kind: str | None
+    parameters_file: WellKnownFile | None
+
+    @property
+    def id(self) -> int:
+        return self.model.id
+
+    @property
+    def template(self) -> str:
+        return self.model.neuronal_model_template.name
+
+    @property
+    def glif_level(self) -> int | None:
+        """1-5 from the template's name ("3 LIF + Afterspike Currents"), for GLIF models."""
+        head = self.template.split(" ", 1)[0]
+        return int(head) if self.kind == GLIF and head.isdigit() else None
+
+    @property
+    def parameters_path(self) -> Path | None:
+        return filestore.well_known_file_path(self.parameters_file.id) if self.parameters_file else None
+
+
+@dataclass(frozen=True)
+class MissingModels:
+    """Models Allen's cell table counts for the cell that this copy does not hold."""
+
+    kind: str
+    label: str
+    listed: int
+    held: int
+
+    @property
+    def missing(self) -> int:
+        return self.listed - self.held
 
 
 @dataclass(frozen=True)
 class CellModels:
-    models: list[NeuronalModel]
+    models: list[HeldModel]
     glif: int | None  # Allen's per-cell counts from the cell table
     perisomatic: int | None
     all_active: int | None
+    missing: list[MissingModels] = field(default_factory=list)
+
+    def get(self, model_id: int) -> HeldModel | None:
+        return next((held for held in self.models if held.id == model_id), None)
+
+
+def _parameters_file(model: NeuronalModel) -> WellKnownFile | None:
+    files = [
+        wkf
+        for wkf in model.well_known_files.all()
+        if wkf.well_known_file_type_id == choices.MODEL_PARAMETERS[0]
+        and filestore.well_known_file_path(wkf.id).is_file()
+    ]
+    return max(files, key=lambda wkf: wkf.id) if files else None
 
 
 def cell_models_get(*, specimen_id: int, row: ApiCellTypesSpecimenDetail | None) -> CellModels:
@@ -20,11 +121,149 @@ def cell_models_get(*, specimen_id: int, row: ApiCellTypesSpecimenDetail | None)
     models = list(
         NeuronalModel.objects.filter(specimen_id=specimen_id)
         .select_related("neuronal_model_template")
+        .prefetch_related("well_known_files")
         .order_by("neuronal_model_template__name", "id")
     )
+    held = [HeldModel(m, model_kind(m.neuronal_model_template_id), _parameters_file(m)) for m in models]
+    missing = []
+    for kind, (_, column) in MODEL_KINDS.items():
+        listed = (getattr(row, column) or 0) if row else 0
+        count = sum(1 for h in held if h.kind == kind)
+        if listed > count:
+            missing.append(MissingModels(kind, kind_label(kind), listed, count))
     return CellModels(
-        models=models,
+        models=held,
         glif=row.m_glif if row else None,
         perisomatic=row.m_biophys_perisomatic if row else None,
         all_active=row.m_biophys_all_active if row else None,
+        missing=missing,
     )
+
+
+def held_model_get(*, model_id: int) -> HeldModel | None:
+    model = (
+        NeuronalModel.objects.filter(pk=model_id)
+        .select_related("neuronal_model_template")
+        .prefetch_related("well_known_files")
+        .first()
+    )
+    return HeldModel(model, model_kind(model.neuronal_model_template_id), _parameters_file(model)) if model else None
+
+
+def glif_config_read(held: HeldModel) -> GlifConfig:
+    """The model's neuron_config from the file store (InvalidFileError / ScienceError when unreadable)."""
+    if held.kind != GLIF or held.parameters_path is None:
+        raise LookupError(f"model {held.id} has no held GLIF neuron_config")
+    return load_config(held.parameters_path)
+
+
+def biophysical_fit_read(held: HeldModel) -> dict[str, Any]:
+    """The model's fit JSON (passive, conditions, genome) from the file store."""
+    if held.kind not in (PERISOMATIC, ALL_ACTIVE) or held.parameters_path is None:
+        raise LookupError(f"model {held.id} has no held biophysical fit")
+    document = json.loads(held.parameters_path.read_text())
+    if not isinstance(document, dict):
+        raise ValueError(f"the fit of model {held.id} is not a JSON object")
+    return document
+
+
+def model_swc_path(held: HeldModel) -> Path | None:
+    """The held SWC of the reconstruction the model was fitted on (None when the store lacks it)."""
+    reconstruction = NeuronReconstruction.objects.filter(pk=held.model.neuron_reconstruction_id).first()
+    swc = reconstruction_swc_file(reconstruction) if reconstruction else None
+    return filestore.well_known_file_path(swc.id) if swc else None
+
+
+@dataclass(frozen=True)
+class ProtocolSweep:
+    """A sweep of the cell whose stimulus the sweep table describes well enough to rebuild it."""
+
+    sweep_number: int
+    stimulus_name: str
+    amplitude_pa: float
+    start_s: float
+    duration_s: float
+    num_spikes: int | None
+
+    @property
+    def is_ramp(self) -> bool:
+        return self.stimulus_name in RAMP_STIMULI
+
+
+def cell_protocol_get(*, specimen_id: int) -> list[ProtocolSweep]:
+    """The cell's square-pulse and ramp sweeps, in sweep order (rows without amplitude, start or duration left out)."""
+    rows = EphysSweep.objects.filter(
+        specimen_id=specimen_id,
+        stimulus_name__in=SQUARE_STIMULI + RAMP_STIMULI,
+        stimulus_absolute_amplitude__isnull=False,
+        stimulus_start_time__isnull=False,
+        stimulus_duration__gt=0,
+    ).order_by("sweep_number")
+    return [
+        ProtocolSweep(
+            sweep_number=row.sweep_number,
+            stimulus_name=row.stimulus_name,
+            amplitude_pa=row.stimulus_absolute_amplitude,
+            start_s=row.stimulus_start_time,
+            duration_s=row.stimulus_duration,
+            num_spikes=row.num_spikes,
+        )
+        for row in rows
+    ]
+
+
+def recorded_fi_curve(protocol: list[ProtocolSweep]) -> list[tuple[float, float]]:
+    """(amplitude pA, firing rate Hz) of the cell's Long Square sweeps, from the sweep table's spike counts
+    (no count recorded: 0 spikes), averaged over repeats of one amplitude, by amplitude."""
+    rates: dict[float, list[float]] = {}
+    for sweep in protocol:
+        if sweep.stimulus_name == FI_STIMULUS:
+            rates.setdefault(round(sweep.amplitude_pa, 1), []).append((sweep.num_spikes or 0) / sweep.duration_s)
+    return [(amplitude, sum(values) / len(values)) for amplitude, values in sorted(rates.items())]
+
+
+# ---- Allen's published fit metrics
+
+
+MODEL_RECORD_KINDS = ("glif_model_metadata", "biophysical_model_metadata")
+
+
+@dataclass(frozen=True)
+class PublishedMetrics:
+    """Allen's own measures of a fit, from its NeuronalModelRun record (model_metadata.json)."""
+
+    explained_variance_ratio: float | None
+    rheobase_feature_average: float | None
+    source: str  # the record file, relative to the demo set
+
+
+@functools.cache
+def _bundled_model_records() -> dict[int, str]:
+    """model id -> the bundled model_metadata.json (Allen's NeuronalModel record with its runs), from MANIFEST.csv."""
+    manifest = DEMO_DIR / "MANIFEST.csv"
+    if not manifest.is_file():
+        return {}
+    with manifest.open(newline="") as fh:
+        return {
+            int(row["neuronal_model_id"]): row["path"]
+            for row in csv.DictReader(fh)
+            if row.get("kind") in MODEL_RECORD_KINDS and (row.get("neuronal_model_id") or "").isdigit()
+        }
+
+
+def published_model_metrics(*, model_id: int) -> PublishedMetrics | None:
+    """Allen's explained variance ratio and rheobase feature average of the model, where the data holds them."""
+    relative = _bundled_model_records().get(model_id)
+    if relative is None:
+        return None
+    try:
+        record = json.loads((DEMO_DIR / relative).read_text())
+    except (OSError, ValueError):
+        return None
+    for run in record.get("neuronal_model_runs") or [] if isinstance(record, dict) else []:
+        ev, feature = run.get("explained_variance_ratio"), run.get("rheobase_feature_average")
+        if ev is not None or feature is not None:
+            return PublishedMetrics(
+                float(ev) if ev is not None else None, float(feature) if feature is not None else None, relative
+            )
+    return None

@@ -18,6 +18,7 @@ from celltypes.web import presenters
 from celltypes.web.htmx import HtmxHttpRequest, is_partial, vary_on_htmx
 from celltypes.web.search_params import SearchParams
 from celltypes.web.views.ephys_api import nwb_fetch_state
+from celltypes.web.views.models import models_tab
 
 TABS = (
     ("overview", "Overview", "web:cell_detail"),
@@ -54,6 +55,7 @@ def cell_detail(request: HtmxHttpRequest, specimen_id: int, tab: str = "overview
         context["soma_depth"] = presenters.soma_depth(soma_depth_get(cell))
     elif tab == "models":
         context["models"] = cell_models_get(specimen_id=specimen_id, row=cell.row)
+        context["models_tab"] = models_tab(request, specimen_id, context["models"])
     partial = is_partial(request)
     template = "web/cell_detail.html#cell-tab" if partial else "web/cell_detail.html"
     return vary_on_htmx(render(request, template, context), partial=partial)

@@ -1,0 +1,374 @@
+"""Model runs: a stimulus named by URL parameters, GLIF runs inline, biophysical runs on the worker (cached).
+
+A run is fully described by its model id and a :class:`StimulusSpec`, which reads from and writes to a query
+string (``stim=step&amp=150&start=0.1&dur=1&total=1.5``), so a run is a URL that reproduces its plot. Every
+parameter has bounds, checked before anything runs; a bad one is a :class:`RunRequestError` naming it.
+
+GLIF runs take milliseconds (numba) and run in the request. Biophysical runs take seconds to minutes: a page
+asks :func:`biophysical_run_request`, which answers the cached result, or queues the worker's task once (an
+in-flight marker and a task id made of the cache key dedupe it) and says how far it has got. Results are cached
+in the file store as ``derived/simulations/<model id>/<stimulus digest>-<mechanisms digest>.npz``; the channel
+mechanisms are compiled once per digest into ``derived/mechanisms/``.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from celery import current_app
+from celery.result import AsyncResult
+from numpy.typing import NDArray
+
+from celltypes.atlas import filestore
+from celltypes.atlas.bundled import ALLEN_MODFILES
+from celltypes.atlas.selectors.models import (
+    ALL_ACTIVE,
+    GLIF,
+    PERISOMATIC,
+    HeldModel,
+    ProtocolSweep,
+    biophysical_fit_read,
+    glif_config_read,
+    model_swc_path,
+)
+from celltypes.science import biophys, stimuli
+from celltypes.science.biophys.stimulus import NEURON_BASE_RATE
+from celltypes.science.ephys.downsample import downsample_indexes
+from celltypes.science.errors import ScienceError
+from celltypes.science.glif import GlifConfig, simulate
+
+log = logging.getLogger(__name__)
+
+BIOPHYSICAL_RUN_TASK = "atlas.biophysical_run"
+STIMULUS_KINDS = {
+    "step": "square step",
+    "ramp": "ramp",
+    "noise": "pink noise",
+    "sweep": "a sweep of the cell",
+}
+GLIF_MAX_SECONDS = 25.0
+BIOPHYSICAL_MAX_SECONDS = 5.0
+GLIF_DT_RANGE = (1e-6, 1e-4)  # s; Allen's fits use 5e-5
+GLIF_MAX_STEPS = 1_000_000  # an inline run: well under a second, about 100 MB of traces
+MAX_AMPLITUDE_PA = 2000.0
+MAX_SLOPE_PA_PER_S = 2000.0
+MAX_CV = 2.0
+MAX_SEED = 2**32 - 1
+SWEEP_TAIL_S = 0.5  # simulated after a rebuilt sweep's stimulus ends
+BIOPHYSICAL_RATE = NEURON_BASE_RATE
+BIOPHYSICAL_WALL_LIMIT_S = 300.0
+PLOT_POINTS = 4000
+FI_STEP_SECONDS = 1.0  # the model f-I curve: 1 s steps, as Allen's Long Square
+
+
+class RunRequestError(ValueError):
+    """A run request with a missing, malformed or out-of-bounds parameter (the message names it)."""
+
+
+@dataclass(frozen=True)
+class StimulusSpec:
+    """What to inject: amplitudes in pA, times in s. ``amplitude_pa`` is the step's height, the noise's mean;
+    ``slope_pa_per_s`` the ramp's rise; a ``sweep`` is rebuilt from the cell's sweep table row."""
+
+    kind: str = "step"
+    amplitude_pa: float = 100.0
+    start_s: float = 0.1
+    duration_s: float = 1.0
+    total_s: float = 1.3
+    slope_pa_per_s: float = 25.0
+    cv: float = 0.2
+    seed: int = 1
+    sweep_number: int | None = None
+
+    def query(self) -> dict[str, str]:
+        """The URL parameters that name this stimulus (only those its kind uses)."""
+        if self.kind == "sweep":
+            return {"stim": "sweep", "sweep": str(self.sweep_number)}
+        params = {"stim": self.kind, "start": f"{self.start_s:g}", "dur": f"{self.duration_s:g}"}
+        params["total"] = f"{self.total_s:g}"
+        if self.kind == "ramp":
+            params["slope"] = f"{self.slope_pa_per_s:g}"
+        else:
+            params["amp"] = f"{self.amplitude_pa:g}"
+        if self.kind == "noise":
+            params |= {"cv": f"{self.cv:g}", "seed": str(self.seed)}
+        return params
+
+    def label(self) -> str:
+        if self.kind == "sweep":
+            return f"sweep {self.sweep_number}"
+        if self.kind == "ramp":
+            return f"ramp {self.slope_pa_per_s:g} pA/s for {self.duration_s:g} s"
+        if self.kind == "noise":
+            return f"pink noise, mean {self.amplitude_pa:g} pA, CV {self.cv:g}, seed {self.seed}"
+        return f"step {self.amplitude_pa:g} pA for {self.duration_s:g} s"
+
+
+def _number(query: Mapping[str, str], key: str, default: float, low: float, high: float, what: str) -> float:
+    raw = query.get(key)
+    if raw in (None, ""):
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise RunRequestError(f"{what} ({key}) must be a number, got {raw!r}") from None
+    if not math.isfinite(value) or not low <= value <= high:
+        raise RunRequestError(f"{what} ({key}) must lie between {low:g} and {high:g}, got {raw}")
+    return value
+
+
+def stimulus_spec_from_query(
+    query: Mapping[str, str], protocol: list[ProtocolSweep], *, max_seconds: float
+) -> StimulusSpec:
+    """Read a stimulus from URL parameters (defaults where absent), within ``max_seconds`` of simulated time."""
+    kind = query.get("stim") or "step"
+    if kind not in STIMULUS_KINDS:
+        raise RunRequestError(f"stimulus (stim) must be one of {', '.join(STIMULUS_KINDS)}, got {kind!r}")
+    if kind == "sweep":
+        number = int(_number(query, "sweep", -1, 0, 10_000, "sweep number"))
+        sweep = next((s for s in protocol if s.sweep_number == number), None)
+        if sweep is None:
+            numbers = ", ".join(str(s.sweep_number) for s in protocol) or "none"
+            raise RunRequestError(f"sweep {number} is not a square or ramp sweep of this cell (those are: {numbers})")
+        spec = sweep_spec(sweep)
+    else:
+        default = StimulusSpec(kind=kind)
+        spec = StimulusSpec(
+            kind=kind,
+            amplitude_pa=_number(
+                query, "amp", default.amplitude_pa, -MAX_AMPLITUDE_PA, MAX_AMPLITUDE_PA, "amplitude in pA"
+            ),
+            start_s=_number(query, "start", default.start_s, 0, max_seconds, "start in s"),
+            duration_s=_number(query, "dur", default.duration_s, 0.001, max_seconds, "duration in s"),
+            total_s=_number(query, "total", default.total_s, 0.002, max_seconds, "total time in s"),
+            slope_pa_per_s=_number(
+                query, "slope", default.slope_pa_per_s, -MAX_SLOPE_PA_PER_S, MAX_SLOPE_PA_PER_S, "ramp slope in pA/s"
+            ),
+            cv=_number(query, "cv", default.cv, 0, MAX_CV, "noise CV"),
+            seed=int(_number(query, "seed", default.seed, 0, MAX_SEED, "noise seed")),
+        )
+        if spec.start_s + spec.duration_s > spec.total_s:
+            raise RunRequestError(
+                f"the stimulus ends at {spec.start_s + spec.duration_s:g} s, "
+                f"after the run's total of {spec.total_s:g} s"
+            )
+    if spec.total_s > max_seconds:
+        raise RunRequestError(f"this run would last {spec.total_s:g} s; runs of this model stop at {max_seconds:g} s")
+    return spec
+
+
+def sweep_spec(sweep: ProtocolSweep) -> StimulusSpec:
+    """The square pulse or ramp of a sweep-table row, followed by :data:`SWEEP_TAIL_S` of rest."""
+    total = sweep.start_s + sweep.duration_s + SWEEP_TAIL_S
+    times = {"start_s": sweep.start_s, "duration_s": sweep.duration_s, "total_s": total}
+    if sweep.is_ramp:
+        slope = sweep.amplitude_pa / sweep.duration_s
+        return StimulusSpec("sweep", 0.0, slope_pa_per_s=slope, sweep_number=sweep.sweep_number, **times)
+    return StimulusSpec("sweep", sweep.amplitude_pa, slope_pa_per_s=0.0, sweep_number=sweep.sweep_number, **times)
+
+
+def stimulus_current(spec: StimulusSpec, dt: float) -> NDArray[np.float64]:
+    """The stimulus in amperes, one sample per ``dt`` seconds (``celltypes.science.stimuli``)."""
+    common = {"start": spec.start_s, "duration": spec.duration_s, "total": spec.total_s, "dt": dt}
+    try:
+        if spec.kind == "noise":
+            return stimuli.pink_noise(mean=spec.amplitude_pa * 1e-12, cv=spec.cv, seed=spec.seed, **common)
+        if spec.kind == "ramp" or (spec.kind == "sweep" and spec.slope_pa_per_s):
+            return stimuli.ramp(slope=spec.slope_pa_per_s * 1e-12, **common)
+        return stimuli.long_square(amplitude=spec.amplitude_pa * 1e-12, **common)
+    except ScienceError as error:
+        raise RunRequestError(str(error)) from None
+
+
+def glif_dt(config: GlifConfig, query: Mapping[str, str]) -> float:
+    return _number(query, "dt", float(config.dt), *GLIF_DT_RANGE, "time step in s")
+
+
+def _plot(t: NDArray[np.float64], v: NDArray[np.float64], current: NDArray[np.float64], keep: Any) -> dict[str, Any]:
+    """Downsampled t (s), v (mV, None in a GLIF spike cut) and the stimulus (pA) at the same samples."""
+    filled = np.where(np.isfinite(v), v, np.nanmax(v) if np.isfinite(v).any() else 0.0)
+    indexes = downsample_indexes(filled, PLOT_POINTS, keep)
+    volts = np.round(v[indexes], 3)
+    return {
+        "t": np.round(t[indexes], 6).tolist(),
+        "v": [None if not math.isfinite(x) else x for x in volts.tolist()],
+        "i": np.round(current[indexes] * 1e12, 2).tolist(),
+    }
+
+
+def glif_run(held: HeldModel, spec: StimulusSpec, dt: float | None = None) -> dict[str, Any]:
+    """Run a GLIF model on ``spec`` at ``dt`` (the config's by default): the plot's payload."""
+    config = glif_config_read(held)
+    dt = float(config.dt) if dt is None else dt
+    if spec.total_s / dt > GLIF_MAX_STEPS:
+        raise RunRequestError(
+            f"{spec.total_s:g} s at dt = {dt:g} s is {spec.total_s / dt:.0f} steps; "
+            f"runs here stop at {GLIF_MAX_STEPS} steps (shorten the run or raise dt)"
+        )
+    current = stimulus_current(spec, dt)
+    result = simulate(config, current, dt)
+    offset = float(config.El_reference) if config.El_reference is not None else 0.0
+    v = (result.voltage + offset) * 1e3
+    t = np.arange(len(v)) * dt
+    steps = np.asarray(result.spike_steps, dtype=np.int64)
+    return {
+        "model_id": held.id,
+        "kind": GLIF,
+        "stimulus": spec.label(),
+        "query": spec.query() | ({"dt": f"{dt:g}"} if dt != float(config.dt) else {}),
+        "dt": dt,
+        "v_label": "membrane potential (mV)" if config.El_reference is not None else "voltage above rest (mV)",
+        "spike_times": np.round(result.interpolated_spike_times, 6).tolist(),
+        "spike_count": result.spike_count,
+        "stopped_at_step": result.stopped_at_step,
+        **_plot(t, v, current, steps[steps < len(v)]),
+    }
+
+
+def glif_fi_curve(held: HeldModel, amplitudes_pa: list[float]) -> list[tuple[float, float]]:
+    """(amplitude pA, rate Hz) of the model on 1 s steps at each amplitude (the cell's Long Square amplitudes)."""
+    config = glif_config_read(held)
+    dt = float(config.dt)
+    curve = []
+    for amplitude in amplitudes_pa[:50]:
+        spec = StimulusSpec("step", amplitude, 0.0, FI_STEP_SECONDS, FI_STEP_SECONDS)
+        curve.append((amplitude, simulate(config, stimulus_current(spec, dt), dt).spike_count / FI_STEP_SECONDS))
+    return curve
+
+
+# ---- biophysical runs
+
+
+def biophysical_stimulus(spec: StimulusSpec) -> biophys.Stimulus:
+    return biophys.Stimulus.from_sweep(stimulus_current(spec, 1.0 / BIOPHYSICAL_RATE), BIOPHYSICAL_RATE)
+
+
+def mechanisms_cache_dir() -> Path:
+    return filestore.derived_path("mechanisms")
+
+
+def biophysical_result_path(model_id: int, stimulus: biophys.Stimulus) -> Path:
+    """Where the run of ``model_id`` on ``stimulus`` with Allen's mechanisms is cached."""
+    mechanisms = biophys.mechanisms_digest(ALLEN_MODFILES)
+    return filestore.derived_path("simulations", str(model_id), f"{stimulus.digest()}-{mechanisms}.npz")
+
+
+def biophysical_unavailable_reason() -> str | None:
+    """Why biophysical runs cannot happen here (NEURON or build tools missing), else None."""
+    reason = biophys.neuron_unavailable_reason()
+    if reason:
+        return reason
+    missing = biophys.missing_build_tools()
+    return f"compiling the channel mechanisms needs {' and '.join(missing)}, not installed here" if missing else None
+
+
+def _task_id(path: Path) -> str:
+    return f"biophys-{path.parent.name}-{path.stem}"
+
+
+def _marker(path: Path) -> Path:
+    return path.with_suffix(".running")
+
+
+def biophysical_run(held: HeldModel, spec: StimulusSpec, on_progress: Callable[[float], None] | None = None) -> Path:
+    """Run a perisomatic or all-active model on ``spec`` with NEURON and cache the result; its path."""
+    if held.kind not in (PERISOMATIC, ALL_ACTIVE):
+        raise RunRequestError(f"model {held.id} is not a biophysical model")
+    stimulus = biophysical_stimulus(spec)
+    target = biophysical_result_path(held.id, stimulus)
+    if target.is_file():
+        return target
+    swc = model_swc_path(held)
+    if swc is None:
+        raise RunRequestError(f"the reconstruction model {held.id} was fitted on is not held here")
+    try:
+        result = biophys.run_model(
+            fit=biophysical_fit_read(held),
+            swc_path=swc,
+            model_type=biophys.ModelType.PERISOMATIC if held.kind == PERISOMATIC else biophys.ModelType.ALL_ACTIVE,
+            stimulus=stimulus,
+            modfiles_dir=ALLEN_MODFILES,
+            mechanisms_cache_dir=mechanisms_cache_dir(),
+            on_progress=on_progress,
+            wall_time_limit=BIOPHYSICAL_WALL_LIMIT_S,
+        )
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_suffix(".part.npz")
+        np.savez(partial, t=result.t, v=result.v, spike_times=result.spike_times, wall_seconds=result.wall_seconds)
+        partial.replace(target)
+    finally:
+        _marker(target).unlink(missing_ok=True)
+    return target
+
+
+def biophysical_payload(held: HeldModel, spec: StimulusSpec, path: Path) -> dict[str, Any]:
+    current = stimulus_current(spec, 1.0 / BIOPHYSICAL_RATE)
+    with np.load(path) as data:
+        t, v, spikes, wall = data["t"], data["v"], data["spike_times"], float(data["wall_seconds"])
+    n = min(len(t), len(current))
+    peaks = np.searchsorted(t[:n], spikes)
+    return {
+        "model_id": held.id,
+        "kind": held.kind,
+        "state": "done",
+        "stimulus": spec.label(),
+        "query": spec.query(),
+        "dt": 1.0 / BIOPHYSICAL_RATE,
+        "v_label": "membrane potential (mV)",
+        "spike_times": np.round(spikes, 6).tolist(),
+        "spike_count": int(len(spikes)),
+        "wall_seconds": round(wall, 2),
+        **_plot(t[:n], v[:n], current[:n], peaks[peaks < n]),
+    }
+
+
+def _task_state(task_id: str) -> tuple[str, Any]:
+    """The task's state and meta from the result backend; ("UNKNOWN", None) when eager or unreachable."""
+    if current_app.conf.task_always_eager:
+        return "UNKNOWN", None
+    try:
+        result = AsyncResult(task_id, app=current_app)
+        return result.state, result.info
+    except Exception:
+        log.warning("the result backend cannot be read for task %s", task_id, exc_info=True)
+        return "UNKNOWN", None
+
+
+def biophysical_run_request(held: HeldModel, spec: StimulusSpec) -> dict[str, Any]:
+    """The cached result's payload, or the run's state ({"state": "running", "progress": 0.3}), queueing it once."""
+    reason = biophysical_unavailable_reason()
+    if reason:
+        return {"state": "unavailable", "error": reason}
+    if model_swc_path(held) is None:
+        return {"state": "unavailable", "error": f"the reconstruction model {held.id} was fitted on is not held here"}
+    path = biophysical_result_path(held.id, biophysical_stimulus(spec))
+    if path.is_file():
+        return biophysical_payload(held, spec, path)
+    task_id = _task_id(path)
+    state, info = _task_state(task_id)
+    if state == "FAILURE":
+        return {"state": "failed", "error": str(info)}
+    if filestore.claim_marker(_marker(path), stale_after=BIOPHYSICAL_WALL_LIMIT_S + 60):
+        try:
+            current_app.tasks[BIOPHYSICAL_RUN_TASK].apply_async(args=[held.id, spec.query()], task_id=task_id)
+        except (biophys.BiophysError, RunRequestError) as error:  # eager Celery raises the run's error here
+            return {"state": "failed", "error": str(error)}
+        except Exception:  # the broker cannot take it: say so, and let the next request try again
+            log.warning("could not queue the run of model %s", held.id, exc_info=True)
+            _marker(path).unlink(missing_ok=True)
+            return {"state": "failed", "error": "the simulation worker's queue cannot be reached; try again later"}
+        if path.is_file():  # eager Celery ran it just now
+            return biophysical_payload(held, spec, path)
+        return {"state": "queued", "progress": 0.0}
+    meta = info if isinstance(info, dict) else {}
+    return {"state": "running", "progress": float(meta.get("fraction", 0.0))}
+
+
+def spec_from_task_query(query: Mapping[str, str], protocol: list[ProtocolSweep]) -> StimulusSpec:
+    return stimulus_spec_from_query(query, protocol, max_seconds=BIOPHYSICAL_MAX_SECONDS)

@@ -1,0 +1,154 @@
+"""The models tab's parts: the chosen model's panel (context for the tab) and the run endpoint the page's plot reads.
+
+A run is named by the URL: ``/cell/<id>/models/?model=<model id>&stim=step&amp=150...`` shows it, and
+``/cell/<id>/models/<model id>/run.json?stim=step&amp=150...`` answers it (GLIF: run now; biophysical: the
+cached result, or the worker's progress).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from django.http import Http404, HttpRequest, JsonResponse
+from django.urls import reverse
+from django.views.decorators.http import require_GET
+
+from celltypes.atlas.selectors.models import (
+    ALL_ACTIVE,
+    FI_STIMULUS,
+    GLIF,
+    PERISOMATIC,
+    CellModels,
+    HeldModel,
+    ProtocolSweep,
+    biophysical_fit_read,
+    cell_protocol_get,
+    glif_config_read,
+    held_model_get,
+    kind_label,
+    model_swc_path,
+    published_model_metrics,
+    recorded_fi_curve,
+)
+from celltypes.atlas.services import simulations
+from celltypes.atlas.services.simulations import RunRequestError, StimulusSpec
+from celltypes.science.errors import ScienceError
+from celltypes.web import presenters
+
+STIMULUS_PARAMS = ("stim", "amp", "start", "dur", "total", "slope", "cv", "seed", "sweep", "dt")
+
+
+def _max_seconds(held: HeldModel) -> float:
+    return simulations.GLIF_MAX_SECONDS if held.kind == GLIF else simulations.BIOPHYSICAL_MAX_SECONDS
+
+
+def default_spec(protocol: list[ProtocolSweep]) -> StimulusSpec:
+    """The cell's Long Square sweep of median amplitude among those that made it spike, else a 100 pA step."""
+    spiking = sorted(
+        (s for s in protocol if s.stimulus_name == FI_STIMULUS and (s.num_spikes or 0) > 0),
+        key=lambda s: (s.amplitude_pa, s.sweep_number),
+    )
+    return simulations.sweep_spec(spiking[(len(spiking) - 1) // 2]) if spiking else StimulusSpec()
+
+
+def _spec(query: dict[str, str], protocol: list[ProtocolSweep], held: HeldModel) -> StimulusSpec:
+    if not set(query) - {"dt"}:
+        return default_spec(protocol)
+    return simulations.stimulus_spec_from_query(query, protocol, max_seconds=_max_seconds(held))
+
+
+def _stimulus_query(request: HttpRequest) -> dict[str, str]:
+    return {key: request.GET[key] for key in STIMULUS_PARAMS if request.GET.get(key, "") != ""}
+
+
+def models_tab(request: HttpRequest, specimen_id: int, models: CellModels) -> dict[str, Any]:
+    """Context of the models tab: the selector, and for the chosen model its parameters, downloads and run."""
+    protocol = cell_protocol_get(specimen_id=specimen_id)
+    recorded_fi = recorded_fi_curve(protocol)
+    base = reverse("web:cell_models", args=[specimen_id])
+    raw = request.GET.get("model", "")
+    if raw:
+        held = models.get(int(raw)) if raw.isdigit() else None
+        if held is None:
+            raise Http404(f"Model {raw!r} is not a model of cell {specimen_id} held here.")
+    else:
+        held = next((m for m in models.models if m.parameters_file), None)
+    selector = [
+        {
+            "id": m.id,
+            "label": f"GLIF {m.glif_level}" if m.glif_level else kind_label(m.kind or ""),
+            "template": m.template,
+            "url": f"{base}?model={m.id}",
+            "current": held is not None and m.id == held.id,
+        }
+        for m in models.models
+    ]
+    context: dict[str, Any] = {"selector": selector, "selected": held, "protocol": protocol}
+    context["fi"] = {"recorded": recorded_fi, "model": None, "model_note": ""}
+    if held is None:
+        return context
+    query = _stimulus_query(request)
+    context |= {
+        "kind_label": kind_label(held.kind or ""),
+        "is_glif": held.kind == GLIF,
+        "stimulus_kinds": simulations.STIMULUS_KINDS,
+        "max_seconds": _max_seconds(held),
+        "zip_url": reverse("model-download", args=[held.id]),
+        "parameters_url": reverse("wkf-download", args=[held.parameters_file.id]) if held.parameters_file else None,
+        "parameters_name": held.parameters_file.path.rsplit("/", 1)[-1] if held.parameters_file else None,
+        "metrics": published_model_metrics(model_id=held.id),
+    }
+    try:
+        spec = _spec(query, protocol, held)
+    except RunRequestError as error:
+        context["run_error"] = str(error)
+        spec = default_spec(protocol)
+    context["spec"] = spec
+    run_query = spec.query() | ({"dt": query["dt"]} if "dt" in query and held.kind == GLIF else {})
+    context["run_url"] = reverse("web:model_run", args=[specimen_id, held.id]) + "?" + urlencode(run_query)
+    context["page_query"] = query
+    if held.parameters_file is None:
+        context["parameters_error"] = "This copy does not hold the model's parameter file."
+        return context
+    try:
+        if held.kind == GLIF:
+            config = glif_config_read(held)
+            context["parameters"] = presenters.glif_parameter_rows(config)
+            context["dt"] = float(config.dt)
+            context["fi"]["model"] = simulations.glif_fi_curve(held, [a for a, _ in recorded_fi])
+        elif held.kind in (PERISOMATIC, ALL_ACTIVE):
+            context["general"], context["genome"] = presenters.biophysical_parameter_rows(biophysical_fit_read(held))
+            context["fi"]["model_note"] = "The f-I curve of a biophysical model is not computed here: run its sweeps."
+            context["biophys_unavailable"] = simulations.biophysical_unavailable_reason()
+            if model_swc_path(held) is None:
+                context["biophys_unavailable"] = "The reconstruction this model was fitted on is not held here."
+    except (ScienceError, ValueError, OSError) as error:
+        context["parameters_error"] = f"The model's parameter file cannot be read: {error}"
+    return context
+
+
+@require_GET
+def model_run(request: HttpRequest, specimen_id: int, model_id: int) -> JsonResponse:
+    """Run (GLIF) or look up / queue (biophysical) the model on the stimulus the URL names."""
+    held = held_model_get(model_id=model_id)
+    if held is None or held.model.specimen_id != specimen_id:
+        return JsonResponse({"state": "failed", "error": f"no model {model_id} of cell {specimen_id}"}, status=404)
+    if held.parameters_file is None:
+        return JsonResponse({"state": "failed", "error": "this copy does not hold the model's parameters"}, status=404)
+    protocol = cell_protocol_get(specimen_id=specimen_id)
+    query = _stimulus_query(request)
+    try:
+        spec = _spec(query, protocol, held)
+        if held.kind == GLIF:
+            config = glif_config_read(held)
+            dt = simulations.glif_dt(config, query)
+            payload = simulations.glif_run(held, spec, dt) | {"state": "done"}
+        else:
+            payload = simulations.biophysical_run_request(held, spec)
+    except RunRequestError as error:
+        return JsonResponse({"state": "failed", "error": str(error)}, status=400)
+    except (ScienceError, ValueError, OSError) as error:
+        return JsonResponse({"state": "failed", "error": f"the model cannot be run: {error}"}, status=422)
+    payload["page_url"] = reverse("web:cell_models", args=[specimen_id]) + "?" + urlencode({"model": model_id} | query)
+    return JsonResponse(payload)

@@ -1,0 +1,166 @@
+/* The models tab (templates/web/_cell_models.html): the simulated response and the f-I curve, drawn with plotly.
+ *
+ * [data-model-run] reads its data-run-url (JSON): a GLIF run answers at once; a biophysical run answers
+ * {"state": "queued" | "running", "progress": 0..1} while the worker runs it, and the page asks again every
+ * second until the result ({"state": "done", "t", "v", "i", "spike_times"}) or an error ({"error"}).
+ * [data-model-fi] draws the recorded and model f-I curves from the #model-fi-data JSON block.
+ * Works for a full page load and for a tab swapped in by htmx.
+ */
+(function () {
+  "use strict";
+
+  var POLL_MS = 1000;
+  var MAX_POLLS = 900; // 15 minutes: longer than the worker's wall-time limit
+  var plotlyLoading = null;
+
+  function loadPlotly(src) {
+    if (window.Plotly) return Promise.resolve(window.Plotly);
+    if (!plotlyLoading) {
+      plotlyLoading = new Promise(function (resolve, reject) {
+        var script = document.createElement("script");
+        script.src = src;
+        script.async = true;
+        script.onload = function () {
+          window.Plotly ? resolve(window.Plotly) : reject(new Error("plotly did not load"));
+        };
+        script.onerror = function () {
+          plotlyLoading = null;
+          reject(new Error("plotly did not load"));
+        };
+        document.head.appendChild(script);
+      });
+    }
+    return plotlyLoading;
+  }
+
+  function statusOf(root) {
+    var panel = root.closest(".model-run");
+    return panel ? panel.querySelector("[data-run-status]") : null;
+  }
+
+  function say(root, text, isError) {
+    var status = statusOf(root);
+    if (!status) return;
+    status.textContent = text;
+    status.classList.toggle("run-error", !!isError);
+    if (isError) status.setAttribute("role", "alert");
+  }
+
+  function drawRun(root, Plotly, run) {
+    var top = -Infinity;
+    run.v.forEach(function (v) {
+      if (v !== null && v > top) top = v;
+    });
+    var spikeY = run.spike_times.map(function () {
+      return top + 5;
+    });
+    var data = [
+      { x: run.t, y: run.v, type: "scatter", mode: "lines", name: "model", line: { color: "#1f5f99", width: 1 }, xaxis: "x", yaxis: "y2" },
+      { x: run.spike_times, y: spikeY, type: "scatter", mode: "markers", name: "spikes", marker: { symbol: "line-ns-open", size: 8, color: "#c0392b" }, xaxis: "x", yaxis: "y2" },
+      { x: run.t, y: run.i, type: "scatter", mode: "lines", name: "stimulus", line: { color: "#555", width: 1 }, xaxis: "x", yaxis: "y" },
+    ];
+    var layout = {
+      margin: { l: 60, r: 10, t: 10, b: 45 },
+      height: 420,
+      showlegend: false,
+      grid: { rows: 2, columns: 1, roworder: "bottom to top" },
+      xaxis: { title: { text: "time (s)" } },
+      yaxis: { title: { text: "stimulus (pA)" }, domain: [0, 0.25] },
+      yaxis2: { title: { text: run.v_label }, domain: [0.32, 1] },
+    };
+    Plotly.react(root, data, layout, { responsive: true, displaylogo: false });
+    root.dataset.spikeCount = String(run.spike_count);
+    root.setAttribute("data-drawn", "");
+    var text = "Stimulus: " + run.stimulus + " · " + run.spike_count + " spike" + (run.spike_count === 1 ? "" : "s");
+    if (run.wall_seconds !== undefined) text += " · simulated in " + run.wall_seconds + " s on the worker";
+    say(root, text, false);
+  }
+
+  function fetchRun(root, polls) {
+    return fetch(root.dataset.runUrl, { headers: { Accept: "application/json" } })
+      .then(function (response) {
+        return response.json();
+      })
+      .then(function (run) {
+        if (run.state === "queued" || run.state === "running") {
+          say(root, "Simulating on the worker… " + Math.round((run.progress || 0) * 100) + " %", false);
+          root.dataset.progress = String(run.progress || 0);
+          if (polls >= MAX_POLLS) throw new Error("the run did not finish in time");
+          return new Promise(function (resolve) {
+            setTimeout(resolve, POLL_MS);
+          }).then(function () {
+            return fetchRun(root, polls + 1);
+          });
+        }
+        if (run.state !== "done") throw new Error(run.error || "the run failed");
+        return run;
+      });
+  }
+
+  function initRun(root) {
+    if (root.dataset.started || root.hasAttribute("data-disabled")) return;
+    root.dataset.started = "1";
+    say(root, "Simulating…", false);
+    Promise.all([loadPlotly(root.dataset.plotlySrc), fetchRun(root, 0)])
+      .then(function (both) {
+        drawRun(root, both[0], both[1]);
+      })
+      .catch(function (error) {
+        say(root, "The run failed: " + error.message, true);
+      });
+  }
+
+  function initFi(root) {
+    if (root.dataset.started) return;
+    root.dataset.started = "1";
+    var block = document.getElementById("model-fi-data");
+    if (!block) return;
+    var fi = JSON.parse(block.textContent);
+    var data = [];
+    function curve(points, name, color) {
+      data.push({
+        x: points.map(function (p) { return p[0]; }),
+        y: points.map(function (p) { return p[1]; }),
+        type: "scatter", mode: "lines+markers", name: name, line: { color: color },
+      });
+    }
+    if (fi.recorded && fi.recorded.length) curve(fi.recorded, "recorded", "#333");
+    if (fi.model && fi.model.length) curve(fi.model, "model", "#1f5f99");
+    if (!data.length) {
+      root.textContent = "No Long Square sweeps in the sweep table.";
+      return;
+    }
+    loadPlotly(root.dataset.plotlySrc).then(function (Plotly) {
+      Plotly.react(
+        root,
+        data,
+        {
+          margin: { l: 55, r: 10, t: 10, b: 45 },
+          height: 300,
+          legend: { x: 0.02, y: 0.98 },
+          xaxis: { title: { text: "current (pA)" } },
+          yaxis: { title: { text: "firing rate (Hz)" }, rangemode: "tozero" },
+        },
+        { responsive: true, displaylogo: false }
+      );
+      root.setAttribute("data-drawn", "");
+    });
+  }
+
+  function initAll(scope) {
+    var root = scope && scope.querySelectorAll ? scope : document;
+    root.querySelectorAll("[data-model-run]").forEach(initRun);
+    root.querySelectorAll("[data-model-fi]").forEach(initFi);
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", function () {
+      initAll(document);
+    });
+  } else {
+    initAll(document);
+  }
+  document.addEventListener("htmx:load", function (event) {
+    initAll(event.detail && event.detail.elt);
+  });
+})();
