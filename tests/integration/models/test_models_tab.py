@@ -87,7 +87,7 @@ def test_models_tab_shows_the_chosen_model_with_downloads_parameters_and_fi_curv
     assert 'href="/api/v2/well_known_file_download/566310308"' in html  # the neuron_config
     assert "569.9" in html and "MΩ" in html
     fi = json.loads(re.search(r'id="model-fi-data"[^>]*>(.*?)</script>', html, re.S).group(1))
-    model = dict((a, r) for a, r in fi["model"])
+    model = dict(fi["model"])
     assert model[170.0] == 84.0 and model[50.0] == 14.0 and model[20.0] == 0.0
     # the default stimulus is the cell's spiking Long Square of median amplitude: sweep 29 (70 pA, of 11)
     assert f"/cell/{CELL}/models/{GLIF3}/run.json?stim=sweep&amp;sweep=29" in html
