@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.db.models import QuerySet
+
 from celltypes.atlas.models import EphysFeature, EphysSweep, WellKnownFile
 
 
@@ -25,3 +27,13 @@ def cell_ephys_get(*, specimen_id: int) -> CellEphys:
         WellKnownFile.objects.filter(ephys_result__specimen__id=specimen_id).select_related("well_known_file_type")
     )
     return CellEphys(record=EphysFeature.objects.filter(specimen_id=specimen_id).first(), sweeps=sweeps, files=files)
+
+
+def sweeps() -> QuerySet[EphysSweep]:
+    """Every sweep record (the REST API pages and filters it), by specimen and sweep number."""
+    return EphysSweep.objects.order_by("specimen_id", "sweep_number")
+
+
+def ephys_features() -> QuerySet[EphysFeature]:
+    """Every cell's EphysFeature record (Allen's 56 columns)."""
+    return EphysFeature.objects.order_by("specimen_id")

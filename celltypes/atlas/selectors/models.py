@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.db.models import QuerySet
+
 from celltypes.atlas.models import ApiCellTypesSpecimenDetail, NeuronalModel
 
 
@@ -28,3 +30,8 @@ def cell_models_get(*, specimen_id: int, row: ApiCellTypesSpecimenDetail | None)
         perisomatic=row.m_biophys_perisomatic if row else None,
         all_active=row.m_biophys_all_active if row else None,
     )
+
+
+def neuronal_models() -> QuerySet[NeuronalModel]:
+    """Every neuronal model held here, with its template (one query)."""
+    return NeuronalModel.objects.select_related("neuronal_model_template").order_by("id")
