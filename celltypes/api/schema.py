@@ -1,4 +1,4 @@
-"""OpenAPI post-processing: every operation documents its error answers and the `format` switch."""
+"""OpenAPI post-processing: every operation documents its error answers, the `format` switch and `fields`."""
 
 from __future__ import annotations
 
@@ -23,10 +23,25 @@ FORMAT = {
     "schema": {"type": "string", "enum": ["json", "csv"]},
 }
 
+FIELDS = {
+    "name": "fields",
+    "in": "query",
+    "required": False,
+    "description": "Sparse fields: a comma-separated list of the field names to return (default: all).",
+    "schema": {"type": "string", "maxLength": 2000},
+}
+
+
+# Record ids are Allen's 64-bit integers; the URL pattern takes up to 18 digits (longer ones are a JSON 404).
+ID = {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}
+
 
 def add_errors_and_format(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
     for path in result.get("paths", {}).values():
         for operation in path.values():
+            for parameter in operation.get("parameters", []):
+                if parameter.get("in") == "path":
+                    parameter["schema"] = dict(ID)
             responses = operation.setdefault("responses", {})
             for status, description in ERRORS.items():
                 responses.setdefault(
@@ -40,6 +55,9 @@ def add_errors_and_format(result: dict[str, Any], generator: Any, request: Any, 
                     },
                 )
             parameters = operation.setdefault("parameters", [])
-            if not any(p.get("name") == "format" for p in parameters):
+            names = {p.get("name") for p in parameters}
+            if "format" not in names:
                 parameters.append(FORMAT)
+            if "fields" not in names and not operation.get("operationId", "").endswith("facets_retrieve"):
+                parameters.append(FIELDS)
     return result

@@ -1,6 +1,6 @@
 """/api/v1/: the read-only REST API, its OpenAPI schema and its docs page."""
 
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
@@ -21,4 +21,5 @@ urlpatterns = [
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/v1/docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
     path("api/v1/", include(router.urls)),
+    re_path(r"^api/v1/(?P<rest>.*)$", views.not_found, name="not-found"),
 ]

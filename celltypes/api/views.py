@@ -9,7 +9,14 @@ from django.db.models import Model, QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import viewsets
-from rest_framework.decorators import action
+from rest_framework.decorators import (
+    action,
+    api_view,
+    authentication_classes,
+    permission_classes,
+    renderer_classes,
+)
+from rest_framework.exceptions import NotFound
 from rest_framework.permissions import AllowAny
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
@@ -64,7 +71,7 @@ class CellViewSet(ReadOnlyApiViewSet):
         description="For every facet, {value: number of cells} under the free text and the other facets' filters "
         "(the search page's counts).",
     )
-    @action(detail=False, pagination_class=None, renderer_classes=[JSONRenderer])
+    @action(detail=False, pagination_class=None, renderer_classes=[JSONRenderer], filter_backends=[CellSearchFilter])
     def facets(self, request: Request) -> Response:
         return Response(search.facet_counts(**cell_search_arguments(request.query_params)))
 
@@ -139,3 +146,12 @@ class WellKnownFileViewSet(ReadOnlyApiViewSet):
         held = files.held_file_ids(row.pk for row in rows if row is not None)
         kwargs["context"] = {**kwargs.get("context", self.get_serializer_context()), "held_file_ids": held}
         return self.get_serializer_class()(instance, *args, **kwargs)
+
+
+@api_view(["GET", "HEAD", "OPTIONS"])
+@authentication_classes([])
+@permission_classes([AllowAny])
+@renderer_classes([JSONRenderer])
+def not_found(request: Request, rest: str = "") -> Response:
+    """Any other path under /api/v1/: a JSON 404 (lab tools parse it), never the site's HTML page."""
+    raise NotFound(f"No such API endpoint: {request.path}. The endpoints are listed at /api/v1/.")

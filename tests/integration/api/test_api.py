@@ -225,3 +225,10 @@ def test_schema_and_docs_page(client):
     assert {"/api/v1/cells/", "/api/v1/cells/{specimen_id}/", "/api/v1/files/{id}/"} <= set(schema["paths"])
     docs = client.get("/api/v1/docs/").content.decode()
     assert "swagger-ui" in docs and "https://" not in docs.split("<body")[0]
+
+
+def test_unknown_api_paths_are_json_404(client):
+    for path in ("/api/v1/nothing/", "/api/v1/cells/abc/", "/api/v1/cells/%C2%84/"):
+        response = client.get(path)
+        assert response.status_code == 404 and response["Content-Type"] == "application/json", path
+        assert "No such API endpoint" in response.json()["detail"]
