@@ -23,13 +23,32 @@ FORMAT = {
     "schema": {"type": "string", "enum": ["json", "csv"]},
 }
 
-FIELDS = {
-    "name": "fields",
-    "in": "query",
-    "required": False,
-    "description": "Sparse fields: a comma-separated list of the field names to return (default: all).",
-    "schema": {"type": "string", "maxLength": 2000},
-}
+
+def _fields_parameter(names: list[str]) -> dict[str, Any]:
+    return {
+        "name": "fields",
+        "in": "query",
+        "required": False,
+        "description": "Sparse fields: a comma-separated list of the field names to return (default: all).",
+        "style": "form",
+        "explode": False,
+        "schema": {"type": "array", "items": {"type": "string", "enum": names}, "minItems": 1, "uniqueItems": True},
+    }
+
+
+def _record_fields(result: dict[str, Any], operation: dict[str, Any]) -> list[str]:
+    """The field names of the record an operation returns (inside `results` for a list)."""
+    components = result.get("components", {}).get("schemas", {})
+    content = operation.get("responses", {}).get("200", {}).get("content", {})
+    schema = content.get("application/json", {}).get("schema", {})
+    for _ in range(3):
+        if "$ref" in schema:
+            schema = components.get(schema["$ref"].rsplit("/", 1)[-1], {})
+        elif "results" in schema.get("properties", {}):
+            schema = schema["properties"]["results"].get("items", {})
+        else:
+            break
+    return list(schema.get("properties", {}))
 
 
 # Record ids are Allen's 64-bit integers; the URL pattern takes up to 18 digits (longer ones are a JSON 404).
@@ -58,6 +77,7 @@ def add_errors_and_format(result: dict[str, Any], generator: Any, request: Any, 
             names = {p.get("name") for p in parameters}
             if "format" not in names:
                 parameters.append(FORMAT)
-            if "fields" not in names and not operation.get("operationId", "").endswith("facets_retrieve"):
-                parameters.append(FIELDS)
+            fields = _record_fields(result, operation)
+            if "fields" not in names and fields and not operation.get("operationId", "").endswith("facets_retrieve"):
+                parameters.append(_fields_parameter(fields))
     return result

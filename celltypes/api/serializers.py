@@ -75,7 +75,7 @@ class ReadOnlyModelSerializer(serializers.ModelSerializer):
     def get_fields(self) -> dict[str, serializers.Field]:
         fields = super().get_fields()
         for field in fields.values():
-            field.read_only = True
+            field.read_only, field.required = True, False
         wanted = requested_fields(self.context.get("request"), list(fields))
         if wanted is not None:
             fields = {name: fields[name] for name in wanted}
@@ -106,7 +106,7 @@ class CellSerializer(ReadOnlyModelSerializer):
         fields = serializers.ModelSerializer.get_fields(self)
         renamed: dict[str, serializers.Field] = {}
         for name, field in fields.items():
-            field.read_only = True
+            field.read_only, field.required = True, False
             if name in allen and allen[name] != name:
                 field.source = name
                 renamed[allen[name]] = field

@@ -148,6 +148,7 @@ class WellKnownFileViewSet(ReadOnlyApiViewSet):
         return self.get_serializer_class()(instance, *args, **kwargs)
 
 
+@extend_schema(exclude=True)
 @api_view(["GET", "HEAD", "OPTIONS"])
 @authentication_classes([])
 @permission_classes([AllowAny])
