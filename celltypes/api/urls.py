@@ -19,7 +19,12 @@ router.register("files", views.WellKnownFileViewSet, basename="file")
 
 urlpatterns = [
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/v1/docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
+    # Swagger UI from drf-spectacular-sidecar's files; our template drops its inline <style> (CSP).
+    path(
+        "api/v1/docs/",
+        SpectacularSwaggerSplitView.as_view(url_name="api:schema", template_name="api/docs.html"),
+        name="docs",
+    ),
     path("api/v1/", include(router.urls)),
     re_path(r"^api/v1/(?P<rest>.*)$", views.not_found, name="not-found"),
 ]
