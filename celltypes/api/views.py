@@ -18,14 +18,13 @@ from rest_framework.decorators import (
 )
 from rest_framework.exceptions import NotFound
 from rest_framework.permissions import AllowAny
-from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from celltypes.api import serializers
 from celltypes.api.filters import CellSearchFilter, IdFilter, WhitelistOrdering, cell_search_arguments
 from celltypes.api.pagination import KeysetPagination
-from celltypes.api.renderers import CSVRenderer
+from celltypes.api.renderers import CSVRenderer, FastJSONRenderer
 from celltypes.api.throttling import PublicRateThrottle
 from celltypes.atlas.models import EphysFeature, EphysSweep, NeuronReconstruction, WellKnownFile
 from celltypes.atlas.selectors import ephys, files, models, morphology, search
@@ -45,7 +44,7 @@ class ReadOnlyApiViewSet(viewsets.ReadOnlyModelViewSet):
     authentication_classes: list[Any] = []
     permission_classes = [AllowAny]
     throttle_classes = [PublicRateThrottle]
-    renderer_classes = [JSONRenderer, CSVRenderer]
+    renderer_classes = [FastJSONRenderer, CSVRenderer]
     pagination_class = KeysetPagination
     filter_backends = [IdFilter, WhitelistOrdering]
     lookup_value_regex = ID_PATTERN
@@ -71,7 +70,9 @@ class CellViewSet(ReadOnlyApiViewSet):
         description="For every facet, {value: number of cells} under the free text and the other facets' filters "
         "(the search page's counts).",
     )
-    @action(detail=False, pagination_class=None, renderer_classes=[JSONRenderer], filter_backends=[CellSearchFilter])
+    @action(
+        detail=False, pagination_class=None, renderer_classes=[FastJSONRenderer], filter_backends=[CellSearchFilter]
+    )
     def facets(self, request: Request) -> Response:
         return Response(search.facet_counts(**cell_search_arguments(request.query_params)))
 
@@ -152,7 +153,7 @@ class WellKnownFileViewSet(ReadOnlyApiViewSet):
 @api_view(["GET", "HEAD", "OPTIONS"])
 @authentication_classes([])
 @permission_classes([AllowAny])
-@renderer_classes([JSONRenderer])
+@renderer_classes([FastJSONRenderer])
 def not_found(request: Request, rest: str = "") -> Response:
     """Any other path under /api/v1/: a JSON 404 (lab tools parse it), never the site's HTML page."""
     raise NotFound(f"No such API endpoint: {request.path}. The endpoints are listed at /api/v1/.")
