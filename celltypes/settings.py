@@ -122,6 +122,11 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "UNAUTHENTICATED_USER": None,
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+    "DEFAULT_THROTTLE_CLASSES": ["celltypes.api.throttling.PublicRateThrottle"],
+    # JSON and CSV only: no browsable HTML API (its inline scripts would break the CSP; /api/v1/docs/ is the page).
+    "DEFAULT_RENDERER_CLASSES": ["celltypes.api.renderers.FastJSONRenderer", "celltypes.api.renderers.CSVRenderer"],
+    "DEFAULT_PAGINATION_CLASS": "celltypes.api.pagination.KeysetPagination",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "celltypes REST API",

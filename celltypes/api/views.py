@@ -9,23 +9,14 @@ from django.db.models import Model, QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import viewsets
-from rest_framework.decorators import (
-    action,
-    api_view,
-    authentication_classes,
-    permission_classes,
-    renderer_classes,
-)
+from rest_framework.decorators import action, api_view
 from rest_framework.exceptions import NotFound
-from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from celltypes.api import serializers
 from celltypes.api.filters import CellSearchFilter, IdFilter, WhitelistOrdering, cell_search_arguments
-from celltypes.api.pagination import KeysetPagination
-from celltypes.api.renderers import CSVRenderer, FastJSONRenderer
-from celltypes.api.throttling import PublicRateThrottle
+from celltypes.api.renderers import FastJSONRenderer
 from celltypes.atlas.models import EphysFeature, EphysSweep, NeuronReconstruction, WellKnownFile
 from celltypes.atlas.selectors import ephys, files, models, morphology, search
 
@@ -39,13 +30,9 @@ def _columns(model: type[Model], *extra: str) -> dict[str, str]:
 
 
 class ReadOnlyApiViewSet(viewsets.ReadOnlyModelViewSet):
-    """GET/HEAD/OPTIONS only, anonymous, throttled, JSON or CSV, keyset-paged, ordered from a whitelist."""
+    """GET/HEAD/OPTIONS only; anonymous, throttled, JSON or CSV and keyset-paged by the REST_FRAMEWORK settings;
+    filtered and ordered from the view's whitelists."""
 
-    authentication_classes: list[Any] = []
-    permission_classes = [AllowAny]
-    throttle_classes = [PublicRateThrottle]
-    renderer_classes = [FastJSONRenderer, CSVRenderer]
-    pagination_class = KeysetPagination
     filter_backends = [IdFilter, WhitelistOrdering]
     lookup_value_regex = ID_PATTERN
     id_filters: dict[str, str] = {}
@@ -151,9 +138,6 @@ class WellKnownFileViewSet(ReadOnlyApiViewSet):
 
 @extend_schema(exclude=True)
 @api_view(["GET", "HEAD", "OPTIONS"])
-@authentication_classes([])
-@permission_classes([AllowAny])
-@renderer_classes([FastJSONRenderer])
 def not_found(request: Request, rest: str = "") -> Response:
     """Any other path under /api/v1/: a JSON 404 (lab tools parse it), never the site's HTML page."""
     raise NotFound(f"No such API endpoint: {request.path}. The endpoints are listed at /api/v1/.")

@@ -232,3 +232,20 @@ def test_unknown_api_paths_are_json_404(client):
         response = client.get(path)
         assert response.status_code == 404 and response["Content-Type"] == "application/json", path
         assert "No such API endpoint" in response.json()["detail"]
+
+
+def test_a_browser_following_the_cell_pages_link_gets_json(client):
+    accept = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+    response = client.get(f"/api/v1/cells/{MODELLED_CELL}/", HTTP_ACCEPT=accept)
+    assert response.status_code == 200 and response["Content-Type"] == "application/json"
+    root = client.get("/api/v1/", HTTP_ACCEPT=accept)
+    assert root["Content-Type"] == "application/json"
+    assert set(root.json()) == {
+        "cells",
+        "sweeps",
+        "ephys-features",
+        "morphology-features",
+        "reconstructions",
+        "models",
+        "files",
+    }
