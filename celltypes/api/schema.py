@@ -15,6 +15,11 @@ ERRORS = {
     "406": "No renderer for the Accept header (JSON and CSV are offered).",
     "429": "Too many requests from this address; retry after the Retry-After header's seconds.",
 }
+# Answered by the HTTP server (gunicorn, runserver) before the application, as an HTML page.
+URI_TOO_LONG = {
+    "description": "The URL is longer than the HTTP server accepts (many long facet values): split the query.",
+    "content": {"text/html": {"schema": {"type": "string"}}},
+}
 FORMAT = {
     "name": "format",
     "in": "query",
@@ -73,6 +78,7 @@ def add_errors_and_format(result: dict[str, Any], generator: Any, request: Any, 
                         },
                     },
                 )
+            responses.setdefault("414", URI_TOO_LONG)
             parameters = operation.setdefault("parameters", [])
             names = {p.get("name") for p in parameters}
             if "format" not in names:
