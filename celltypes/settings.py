@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "template_partials",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "celltypes.atlas",
     "celltypes.rma",
     "celltypes.sync",
@@ -78,6 +79,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "celltypes.middleware.CollapseLeadingSlashesMiddleware",
+    "celltypes.api.cors.ReadOnlyCorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "celltypes.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -167,15 +169,34 @@ STATIC_ROOT = Path(env("DJANGO_STATIC_ROOT", default=str(VAR_DIR / "staticfiles"
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 WHITENOISE_USE_FINDERS = True
 
+# The REST API (/api/v1/, celltypes/api): read-only and anonymous; each view names its renderers, pagination,
+# filters and throttle. The public rate per client address ("" = unthrottled).
+CELLTYPES_API_ANON_RATE = env("CELLTYPES_API_ANON_RATE", default="600/minute")
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
-    "PAGE_SIZE": 50,
+    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    "UNAUTHENTICATED_USER": None,
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+    "DEFAULT_THROTTLE_CLASSES": ["celltypes.api.throttling.PublicRateThrottle"],
+    # JSON and CSV only: no browsable HTML API (its inline scripts would break the CSP; /api/v1/docs/ is the page).
+    "DEFAULT_RENDERER_CLASSES": ["celltypes.api.renderers.FastJSONRenderer", "celltypes.api.renderers.CSVRenderer"],
+    "DEFAULT_PAGINATION_CLASS": "celltypes.api.pagination.KeysetPagination",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "celltypes REST API",
-    "DESCRIPTION": "Allen Cell Types data for lab tools. The Allen-compatible RMA API lives at /api/v2/.",
+    "DESCRIPTION": "Allen Cell Types data for lab tools: read-only, JSON or CSV, keyset-paged. "
+    "The Allen-compatible RMA API (for the AllenSDK) lives at /api/v2/.",
     "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_NO_READ_ONLY_REQUIRED": True,  # `?fields=` may leave any field out
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "celltypes.api.schema.add_errors_and_format",
+    ],
+    # The docs page's assets are served from here (drf-spectacular-sidecar): the CSP forbids external scripts.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 LOGGING = {

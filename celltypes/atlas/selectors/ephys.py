@@ -14,6 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
+from django.db.models import QuerySet
 
 from celltypes.atlas import choices, filestore
 from celltypes.atlas.bundled import DEMO_DIR, STIMULUS_ONTOLOGY
@@ -262,3 +263,13 @@ def held_window_features(window: HeldTraceWindow) -> ComputedSweep | None:
     sweep = {row["name"]: row["value"] for row in analysis.sweep_features}
     first = dict(analysis.spikes[0]) if analysis.spikes else {}
     return ComputedSweep(window=window, sweep=sweep, first_spike=first)
+
+
+def sweeps() -> QuerySet[EphysSweep]:
+    """Every sweep record (the REST API pages and filters it), by specimen and sweep number."""
+    return EphysSweep.objects.order_by("specimen_id", "sweep_number")
+
+
+def ephys_features() -> QuerySet[EphysFeature]:
+    """Every cell's EphysFeature record (Allen's 56 columns)."""
+    return EphysFeature.objects.order_by("specimen_id")

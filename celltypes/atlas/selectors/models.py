@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from django.db.models import QuerySet
+
 from celltypes.atlas import choices, filestore
 from celltypes.atlas.bundled import DEMO_DIR
 from celltypes.atlas.facets import FACETS_BY_KEY
@@ -267,3 +269,8 @@ def published_model_metrics(*, model_id: int) -> PublishedMetrics | None:
                 float(ev) if ev is not None else None, float(feature) if feature is not None else None, relative
             )
     return None
+
+
+def neuronal_models() -> QuerySet[NeuronalModel]:
+    """Every neuronal model held here, with its template (one query)."""
+    return NeuronalModel.objects.select_related("neuronal_model_template").order_by("id")

@@ -21,10 +21,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from django.db.models import Prefetch
+from django.db.models import Prefetch, QuerySet
 
 from celltypes.atlas import choices, filestore
-from celltypes.atlas.models import ComputedMorphology, NeuronReconstruction, WellKnownFile
+from celltypes.atlas.models import (
+    ComputedMorphology,
+    CurrentNeuronReconstruction,
+    NeuronReconstruction,
+    WellKnownFile,
+)
 from celltypes.atlas.vocabulary import (
     AGREEMENT_RTOL,
     MORPHOLOGY_COLUMNS,
@@ -116,6 +121,16 @@ def swc_file_get(*, file_id: int) -> WellKnownFile | None:
     """The SWC (3DNeuronReconstruction) well-known file ``file_id`` when the file store holds it."""
     wkf = WellKnownFile.objects.filter(pk=file_id, well_known_file_type_id=choices.RECONSTRUCTION[0]).first()
     return wkf if wkf is not None and is_held(wkf.id, wkf.size, wkf.sha256) else None
+
+
+def reconstructions() -> QuerySet[NeuronReconstruction]:
+    """Every reconstruction record, current and older (superseded) ones."""
+    return NeuronReconstruction.objects.order_by("id")
+
+
+def current_reconstructions() -> QuerySet[CurrentNeuronReconstruction]:
+    """Each cell's current reconstruction: Allen's published morphology features, one row per cell."""
+    return CurrentNeuronReconstruction.objects.order_by("id")
 
 
 # --- reading the files -----------------------------------------------------------------------------------------

@@ -1,0 +1,93 @@
+"""Time the REST API on loopback: `/api/v1/cells/` with 3 filters and a page of 100 rows, p50 and p99 under 32
+concurrent clients (keep-alive), plus the same page one request at a time.
+
+Run from the repository root with the project venv:
+
+    .venv/bin/python benchmarks/bench_api.py [--clients 32] [--per-client 30] [--base-uri http://127.0.0.1:8000]
+
+Without --base-uri it starts its own server (temporary SQLite + demo set, gunicorn, 2 workers x 4 threads,
+unthrottled) on a free loopback port and stops it at the end. A given server must be unthrottled
+(CELLTYPES_API_ANON_RATE=) or the clients see 429s. All traffic goes to 127.0.0.1 and every loop is bounded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import itertools
+import os
+import statistics
+import sys
+import tempfile
+import time
+import urllib.parse
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "benchmarks"))
+from bench_rma import bench_concurrent, get  # noqa: E402
+
+from tests.support.demo_server import demo_server  # noqa: E402
+
+SPECIES = ("mouse", "human")
+LAYERS = ("2/3", "4", "5", "6")
+DENDRITES = ("spiny", "aspiny")
+
+
+def filtered_pages() -> list[str]:
+    """Every species x layer x dendrite combination, a page of 100 cells each."""
+    return [
+        "/api/v1/cells/?" + urllib.parse.urlencode({"species": s, "layer": layer, "dendrite": d, "page_size": 100})
+        for s, layer, d in itertools.product(SPECIES, LAYERS, DENDRITES)
+    ]
+
+
+@contextmanager
+def live_server() -> Iterator[str]:
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-api-") as root,
+        demo_server(Path(root), server="gunicorn", CELLTYPES_API_ANON_RATE="") as live,
+    ):
+        yield live.url
+
+
+@contextmanager
+def given(base: str) -> Iterator[str]:
+    yield base.rstrip("/")
+
+
+def bench_sequential(base: str, paths: list[str], repeats: int) -> None:
+    host = urllib.parse.urlsplit(base)
+    connection = http.client.HTTPConnection(host.hostname, host.port, timeout=30)
+    for path in paths:
+        get(connection, path)  # warm up every page once
+    times = []
+    for _ in range(repeats):
+        for path in paths:
+            started = time.perf_counter()
+            get(connection, path)
+            times.append(time.perf_counter() - started)
+    connection.close()
+    print(f"  one client        {len(times):5d} requests  median {statistics.median(times) * 1e3:7.1f} ms")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, default=32)
+    parser.add_argument("--per-client", type=int, default=30)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--base-uri", help="benchmark a running (unthrottled) server instead of starting one")
+    args = parser.parse_args()
+    paths = filtered_pages()
+    with live_server() if args.base_uri is None else given(args.base_uri) as base:
+        print(f"server: {base}  (machine: {os.cpu_count()} cores)")
+        print(f"/api/v1/cells/ with species + layer + dendrite, page_size=100 ({len(paths)} combinations):")
+        bench_sequential(base, paths, args.repeats)
+        bench_concurrent(base, f"{args.clients} clients", paths, args.clients, args.per_client)
+
+
+if __name__ == "__main__":
+    main()
