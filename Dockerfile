@@ -2,7 +2,7 @@
 FROM python:3.11-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
-    CELLTYPES_DATA_DIR=/data DJANGO_STATIC_ROOT=/app/var/staticfiles
+    CELLTYPES_DATA_DIR=/data DJANGO_STATIC_ROOT=/app/var/staticfiles DJANGO_STATIC_MANIFEST=1
 WORKDIR /app
 
 COPY requirements.txt .
