@@ -112,12 +112,12 @@
     status.textContent = keep.length + " of " + ids.length + " cells have a value on every axis shown" +
       (keep.length < ids.length ? " (the others cannot be drawn as lines)." : ".");
     var layout = {
-      height: 440,
-      margin: { l: 70, r: 70, t: 70, b: 24 },
+      height: 470,
+      margin: { l: 70, r: 70, t: 100, b: 24 },
       font: { size: 11 },
       paper_bgcolor: "rgba(0,0,0,0)",
     };
-    var trace = { type: "parcoords", line: { color: ACCENT }, dimensions: dimensions, labelangle: -20 };
+    var trace = { type: "parcoords", line: { color: ACCENT }, dimensions: dimensions, labelangle: -30 };
     element.dataset.cells = String(keep.length);
     return Plotly.newPlot(element, [trace], layout, { displayModeBar: false, responsive: true }).then(function (gd) {
       var timer = null;

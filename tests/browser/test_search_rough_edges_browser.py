@@ -323,3 +323,51 @@ def test_phone_width_ranges_draw_inside_the_drawer(phone, server):
     assert phone.locator('[data-key="vrest"] .main-svg').first.bounding_box()["width"] <= 420
     shot(phone, "phone-search-ranges", full_page=True)
     assert fits(phone)
+
+
+# --- 2. parallel coordinates --------------------------------------------------------------------------------
+
+
+def test_parallel_coordinates_brush_sets_the_range_filter_and_back_forward_restore_it(page, server):
+    mouse = "\"donor__species\" = 'Mus musculus'"
+    page.goto(f"{server.url}/cells/?species=mouse&view=parcoords&axes=ri,tau,vrest,rheobase")
+    page.wait_for_selector("[data-parcoords][data-drawn]", timeout=60_000)
+    complete = server.count(
+        f'{mouse} AND "ef__ri" IS NOT NULL AND "ef__tau" IS NOT NULL AND "ef__vrest" IS NOT NULL'
+        ' AND "ef__threshold_i_long_square" IS NOT NULL'
+    )
+    assert page.get_attribute("[data-parcoords]", "data-cells") == str(complete)
+    assert page.locator("[data-parcoords] .axis-brush").count() == 4
+    shot(page, "search-parcoords")
+    brush = page.locator("[data-parcoords] .axis-brush .background").first.bounding_box()
+    x = brush["x"] + brush["width"] / 2
+    page.mouse.move(x, brush["y"] + brush["height"] * 0.5)
+    page.mouse.down()
+    page.mouse.move(x, brush["y"] + brush["height"] * 0.8, steps=8)
+    page.mouse.up()
+    page.wait_for_function("/range=ri(%3A|:)[-0-9.]+(%3A|:)[-0-9.]+/.test(location.search)")
+    low, high = _ri_bounds(page.url)
+    brushed = server.count(f'{mouse} AND "ef__ri" >= ? AND "ef__ri" <= ?', (low, high))
+    page.wait_for_selector(f'[data-total="{brushed}"]')
+    page.wait_for_selector("[data-parcoords][data-drawn]", timeout=60_000)
+    assert "axes=ri%2Ctau%2Cvrest%2Crheobase" in page.url
+    shot(page, "search-parcoords-brushed")
+    page.go_back()
+    page.wait_for_function("!/range=ri(%3A|:)/.test(location.search)")
+    page.wait_for_selector(f'[data-total="{server.count(mouse)}"]')
+    page.wait_for_selector("[data-parcoords][data-drawn]", timeout=60_000)
+    page.go_forward()
+    page.wait_for_selector(f'[data-total="{brushed}"]')
+    page.wait_for_selector("[data-parcoords][data-drawn]", timeout=60_000)
+    assert page.errors == []
+
+
+def test_parallel_coordinates_axes_are_chosen_by_the_user(page, server):
+    page.goto(f"{server.url}/cells/?view=parcoords&axes=ri,tau")
+    page.wait_for_selector("[data-parcoords][data-drawn]", timeout=60_000)
+    page.click(".axes-choice summary")
+    page.click('[data-axis="stems"]')
+    page.wait_for_function("location.search.includes('axes=ri%2Ctau%2Cstems')")
+    page.wait_for_selector("[data-parcoords][data-drawn]", timeout=60_000)
+    assert page.locator("[data-parcoords] .axis-brush").count() == 3
+    assert page.errors == []
