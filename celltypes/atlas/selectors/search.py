@@ -5,7 +5,7 @@ Facet counts follow the usual faceted-search rule: the counts shown for facet F 
 filter except F's own, so picking a second value of F shows how many cells it would add. They take a constant
 number of queries: one conditional aggregate for all facets with fixed choices, one GROUP BY per data-driven facet.
 Range filters count as filters for the facets; the histogram of a range feature follows every filter but its own
-range (one query for the extents of the chosen features, then one GROUP BY per feature; see `histograms`).
+range (the atlas version for the cached extents, then one GROUP BY per feature; see `histograms`).
 """
 
 from __future__ import annotations
@@ -20,8 +20,9 @@ from typing import Any
 from django.db.models import Count, F, IntegerField, Max, Min, Q, QuerySet, Value
 from django.db.models.functions import Cast, Coalesce, Floor
 
-from celltypes.atlas.facets import FACETS, FACETS_BY_KEY, RANGE_FILTERS_BY_KEY, Facet, RangeFilter
+from celltypes.atlas.facets import FACETS, FACETS_BY_KEY, RANGE_FILTERS, RANGE_FILTERS_BY_KEY, Facet, RangeFilter
 from celltypes.atlas.models import ApiCellTypesSpecimenDetail
+from celltypes.atlas.services.versions import atlas_version_get
 from celltypes.atlas.vocabulary import EPHYS_FEATURE_LABELS
 from celltypes.science.values import finite_or_none
 
@@ -244,20 +245,16 @@ def histograms(
 ) -> dict[str, Histogram]:
     """A histogram per range feature in `keys`, of the cells under every filter except that feature's own range.
 
-    One query for the extents of all the features, then one GROUP BY of a bin number per feature."""
+    The extents come from `feature_extents` (one query), then one GROUP BY of a bin number per feature."""
     chosen = [RANGE_FILTERS_BY_KEY[key] for key in dict.fromkeys(keys) if key in RANGE_FILTERS_BY_KEY]
     if not chosen:
         return {}
     cells = ApiCellTypesSpecimenDetail.objects.order_by()
-    extents = cells.aggregate(
-        **{f"lo{n}": Min(r.field) for n, r in enumerate(chosen)},
-        **{f"hi{n}": Max(r.field) for n, r in enumerate(chosen)},
-    )
+    extents = feature_extents()
     conditions = _facet_conditions(filters, ranges)
     found: dict[str, Histogram] = {}
-    for number, range_filter in enumerate(chosen):
-        low = finite_or_none(extents[f"lo{number}"])
-        high = finite_or_none(extents[f"hi{number}"])
+    for range_filter in chosen:
+        low, high = extents[range_filter.key]
         if low is None or high is None:
             found[range_filter.key] = Histogram(range_filter, None, None, [])
             continue
@@ -279,6 +276,25 @@ def histograms(
             counts[min(max(int(bin_), 0), HISTOGRAM_BINS - 1)] += n
         found[range_filter.key] = Histogram(range_filter, float(low), float(high), counts)
     return found
+
+
+_extents_cache: dict[int, dict[str, tuple[float | None, float | None]]] = {}
+
+
+def feature_extents() -> dict[str, tuple[float | None, float | None]]:
+    """(min, max) of every range feature over the whole cell table: one query for the atlas version, and one scan
+    of the table when the atlas changed (kept per process, keyed on the version that every write bumps)."""
+    version = atlas_version_get()
+    if version not in _extents_cache:
+        row = ApiCellTypesSpecimenDetail.objects.order_by().aggregate(
+            **{f"lo_{r.key}": Min(r.field) for r in RANGE_FILTERS},
+            **{f"hi_{r.key}": Max(r.field) for r in RANGE_FILTERS},
+        )
+        _extents_cache.clear()
+        _extents_cache[version] = {
+            r.key: (finite_or_none(row[f"lo_{r.key}"]), finite_or_none(row[f"hi_{r.key}"])) for r in RANGE_FILTERS
+        }
+    return _extents_cache[version]
 
 
 # --- the parallel-coordinates view ----------------------------------------------------------------------------
