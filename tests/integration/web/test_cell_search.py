@@ -175,6 +175,7 @@ def test_unknown_value_of_a_fixed_facet_matches_nothing_with_a_warning_and_is_ne
     page = search_page("/cells/?species=martian")
     assert page.total == 0
     assert "not a known value (one of: mouse, human)" in page.html
+    assert "download.csv" not in page.html and "No download while a filter value is unknown" in page.html
     response = client.get("/cells/download.csv?species=martian&dendrite=spiny")
     assert response.status_code == 400
     assert b"species=martian" in response.content
