@@ -4,7 +4,8 @@
 FROM python:3.11-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
-    CELLTYPES_DATA_DIR=/data DJANGO_STATIC_ROOT=/app/var/staticfiles NUMBA_CACHE_DIR=/app/var/numba
+    CELLTYPES_DATA_DIR=/data DJANGO_STATIC_ROOT=/app/var/staticfiles NUMBA_CACHE_DIR=/app/var/numba \
+    DJANGO_STATIC_MANIFEST=1
 WORKDIR /app
 
 # make and a C++ compiler: NEURON's nrnivmodl compiles Allen's channel mechanisms on the worker (biophysical runs).

@@ -167,7 +167,21 @@ STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(env("DJANGO_STATIC_ROOT", default=str(VAR_DIR / "staticfiles")))
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
-WHITENOISE_USE_FINDERS = True
+# Production (Dockerfile, scripts/run.sh, the test servers of tests/support/demo_server.py) runs `collectstatic` and
+# sets DJANGO_STATIC_MANIFEST: static files are then served gzip-compressed under content-hashed names that browsers
+# may keep for a year (WhiteNoise marks hashed files immutable). Without it (development, the Django test client)
+# files are served as they are from static/, so no collectstatic is needed.
+STATIC_MANIFEST = env.bool("DJANGO_STATIC_MANIFEST", default=False)
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if STATIC_MANIFEST
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+WHITENOISE_USE_FINDERS = not STATIC_MANIFEST
+WHITENOISE_MAX_AGE = 365 * 24 * 3600 if STATIC_MANIFEST else 60
 
 # The REST API (/api/v1/, celltypes/api): read-only and anonymous; each view names its renderers, pagination,
 # filters and throttle. The public rate per client address ("" = unthrottled).

@@ -30,6 +30,10 @@ else
   done
 fi
 
+# Static files under hashed names, gzip-compressed (see STATIC_MANIFEST in celltypes/settings.py).
+export DJANGO_STATIC_MANIFEST="${DJANGO_STATIC_MANIFEST:-1}"
+"$VENV/bin/python" manage.py collectstatic --noinput -v0
+
 "$VENV/bin/celery" -A celltypes worker --loglevel=INFO --concurrency=2 >var/log/worker.log 2>&1 &
 pids+=($!)
 echo "celery worker started (log: var/log/worker.log)"

@@ -3,8 +3,7 @@ equality filters on id columns, and whitelisted ordering. Every bad value is a 4
 
 The cell parameters are a list of groups (:data:`CELL_PARAMETERS`), each turning its query parameters into keyword
 arguments of ``cell_queryset``/``facet_counts`` and describing them for the OpenAPI schema. Numeric range filters plug
-in as one more group: ``CELL_PARAMETERS.append(RangeParameters(RANGE_FILTERS))`` once the selectors take
-``ranges={key: (low, high)}``; nothing else changes.
+in as one more group (the search page's ``RANGE_FILTERS``, ``<key>_min``/``<key>_max``).
 """
 
 from __future__ import annotations
@@ -18,7 +17,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.filters import BaseFilterBackend
 from rest_framework.request import Request
 
-from celltypes.atlas.facets import FACETS
+from celltypes.atlas.facets import FACETS, RANGE_FILTERS
 from celltypes.atlas.selectors.search import cell_queryset
 
 MAX_VALUES_PER_FACET = 50
@@ -122,7 +121,7 @@ def _bound(query: Any, name: str) -> float | None:
     return value
 
 
-CELL_PARAMETERS: list[CellParameters] = [FacetParameters(), TextParameters()]
+CELL_PARAMETERS: list[CellParameters] = [FacetParameters(), TextParameters(), RangeParameters(RANGE_FILTERS)]
 
 
 def cell_search_arguments(query: Any) -> dict[str, Any]:

@@ -110,6 +110,13 @@ EPHYS_FEATURE_LABELS["upstroke_downstroke_ratio_long_square"] = FeatureLabel(
     "Upstroke:downstroke ratio (long square)", short="Up:down ratio"
 )
 
+# Columns of Allen's cell table (ApiCellTypesSpecimenDetail) that are neither an EphysFeature nor a
+# NeuronReconstruction column: ``ef__avg_firing_rate`` and the soma's ``csl__normalized_depth``.
+CELL_TABLE_FEATURE_LABELS: dict[str, FeatureLabel] = {
+    "avg_firing_rate": FeatureLabel("Average firing rate", "Hz", short="Avg firing rate"),
+    "normalized_depth": FeatureLabel("Soma depth (normalized)", short="Normalized depth"),
+}
+
 # Allen's NeuronReconstruction feature columns, in display order, registered beside their functions in the
 # science core; plus the scale factors of the record.
 MORPHOLOGY_FEATURE_LABELS: dict[str, FeatureLabel] = {
@@ -117,6 +124,20 @@ MORPHOLOGY_FEATURE_LABELS: dict[str, FeatureLabel] = {
     **{f"scale_factor_{axis}": FeatureLabel(f"Scale factor {axis}", "µm/pixel") for axis in "xyz"},
 }
 MORPHOLOGY_COLUMNS: tuple[str, ...] = tuple(_MORPHOLOGY_FEATURE_LABELS)
+
+# Allen's well-known file type names, as a person reads them (the names stay in tooltips and the API).
+FILE_TYPE_LABELS: dict[str, str] = {
+    "NWBDownload": "NWB recording",
+    "NWB": "NWB recording",
+    "3DNeuronReconstruction": "SWC reconstruction",
+    "EphysFeatureExtractionV3": "feature extraction",
+}
+
+
+def file_type_label(name: str | None) -> str:
+    """ "NWB recording" for "NWBDownload"; an unknown type name as given."""
+    return FILE_TYPE_LABELS.get(name or "", name or "")
+
 
 STIMULUS_UNITS = {"Amps": "pA", "Volts": "mV"}  # Allen's sweep amplitudes: units "Amps" are pA, "Volts" mV
 

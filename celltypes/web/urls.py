@@ -1,16 +1,23 @@
-from django.urls import path
+from django.urls import path, re_path
 
 import celltypes.converters  # noqa: F401  registers <id:...>
-from celltypes.web.views import cells, ephys_api, health, home, models, search
+from celltypes.web.views import cells, ephys_api, health, help, home, models, search
 
 app_name = "web"
 
 urlpatterns = [
     path("", home.home, name="home"),
     path("health", health.health, name="health"),
+    path("help/", help.help_page, name="help"),
+    re_path(
+        r"^experiment/(?P<kind>electrophysiology|morphology)/(?P<specimen_id>[0-9]{1,18})/?$",
+        help.allen_experiment,
+        name="allen_experiment",
+    ),
     path("cells/", search.cell_search_page, name="cell_search"),
     path("cells/download.csv", search.cell_download, {"fmt": "csv"}, name="cell_download_csv"),
     path("cells/download.json", search.cell_download, {"fmt": "json"}, name="cell_download_json"),
+    path("cells/parcoords.json", search.cell_parcoords, name="cell_parcoords"),
     path("cell/<id:specimen_id>/", cells.cell_detail, {"tab": "overview"}, name="cell_detail"),
     path("cell/<id:specimen_id>/ephys/", cells.cell_detail, {"tab": "ephys"}, name="cell_ephys"),
     path("cell/<id:specimen_id>/ephys/sweep/<id:sweep_number>.json", ephys_api.sweep_trace, name="cell_sweep_trace"),

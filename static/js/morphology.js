@@ -220,8 +220,22 @@
     });
   }
 
+  // The viewers this page has drawn (or is drawing). A viewer that htmx put back from its history snapshot (back or
+  // forward into the tab) carries the attributes and plotly's markup of a drawn view but no live WebGL scene: it is
+  // not in this set, so it is drawn again on a fresh plot element.
+  var started = typeof WeakSet === "function" ? new WeakSet() : null;
+
   function init(root) {
-    if (root.dataset.viewerState) return;
+    if (started ? started.has(root) : root.dataset.viewerState) return;
+    if (started) started.add(root);
+    var stale = root.querySelector("[data-plot]");
+    if (stale && root.dataset.viewerState) {
+      var fresh = document.createElement("div");
+      fresh.className = "morph-plot";
+      fresh.setAttribute("data-plot", "");
+      stale.replaceWith(fresh);
+      press(root, "front");
+    }
     root.dataset.viewerState = "loading";
     var plot = root.querySelector("[data-plot]");
     if (!window.fetch || !window.Promise || !webglAvailable()) {
@@ -313,6 +327,9 @@
   }
   document.addEventListener("htmx:load", function (event) {
     initAll(event.detail && event.detail.elt);
+  });
+  document.addEventListener("htmx:historyRestore", function () {
+    initAll(document);
   });
   // A tab swapped away takes its plot with it: free the WebGL context (browsers keep only a few alive).
   document.addEventListener("htmx:beforeCleanupElement", function (event) {

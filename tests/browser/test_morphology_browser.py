@@ -169,7 +169,7 @@ def test_search_cards_show_the_xy_preview_of_cells_with_a_held_swc(page, server)
     assert sorted(int(s) for s, ok in thumbs if ok) == held
     assert page.url == url  # the thumbnails neither replaced the results nor pushed a history entry
     assert page.locator(".cell-card").count() == cards
-    assert page.locator(".cell-card .morph-placeholder").count() == cards  # every card keeps its drawing beneath
+    assert page.locator(".cell-card [data-no-picture]").count() == cards  # "no picture" beneath, never a cartoon
     broken = page.evaluate("[...document.images].filter(i => i.complete && i.naturalWidth === 0).length")
     assert broken == 0
     shot(page, "search-cards-previews")

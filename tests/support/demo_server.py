@@ -64,13 +64,17 @@ def demo_env(root: Path, **extra: str) -> dict[str, str]:
         "DJANGO_SETTINGS_MODULE": "celltypes.settings",
         "DJANGO_DEBUG": "False",
         "LOG_LEVEL": "WARNING",
+        # Served as in production: hashed, compressed static files collected under `root` (build_demo_database).
+        "DJANGO_STATIC_MANIFEST": "1",
+        "DJANGO_STATIC_ROOT": str(root / "static"),
         **extra,
     }
 
 
 def build_demo_database(env: dict[str, str]) -> None:
-    """`migrate` + `load_demo` into the database `env` names; RuntimeError with the command's output on failure."""
-    for command in (["migrate", "--noinput", "-v0"], ["load_demo", "-v0"]):
+    """`migrate` + `load_demo` into the database `env` names, `collectstatic` into its static root; RuntimeError with
+    the command's output on failure."""
+    for command in (["migrate", "--noinput", "-v0"], ["load_demo", "-v0"], ["collectstatic", "--noinput", "-v0"]):
         done = subprocess.run(
             [sys.executable, str(REPO / "manage.py"), *command],
             cwd=REPO,

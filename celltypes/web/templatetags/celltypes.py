@@ -53,6 +53,11 @@ def stimulus_unit(units: str | None) -> str:
 
 
 @register.filter
+def file_type_label(name: str | None) -> str:
+    return vocabulary.file_type_label(name)
+
+
+@register.filter
 def species_label(value: str | None) -> str:
     return vocabulary.species_label(value) or DASH
 

@@ -13,6 +13,7 @@ from django.test.utils import CaptureQueriesContext, override_settings
 from celltypes.atlas import filestore
 from celltypes.atlas.models import ApiCellTypesSpecimenDetail, EphysSweep, WellKnownFile
 from celltypes.atlas.selectors.search import cell_queryset
+from celltypes.atlas.vocabulary import HUMAN
 
 pytestmark = pytest.mark.django_db
 
@@ -249,3 +250,14 @@ def test_a_browser_following_the_cell_pages_link_gets_json(client):
         "models",
         "files",
     }
+
+
+def test_cells_take_the_search_pages_numeric_ranges(client):
+    """The REST API's ranges are the search page's RANGE_FILTERS (one definition): ri between 100 and 300 MΩ."""
+    expected = ApiCellTypesSpecimenDetail.objects.filter(
+        ef_ri__gte=100, ef_ri__lte=300, donor_species__in=HUMAN.spellings
+    )
+    rows = all_pages(client, "/api/v1/cells/", species="human", ri_min=100, ri_max=300, page_size=1000)
+    assert sorted(row["specimen__id"] for row in rows) == sorted(expected.values_list("specimen_id", flat=True))
+    assert 0 < len(rows) < 413
+    assert client.get("/api/v1/cells/?ri_min=300&ri_max=100").status_code == 400

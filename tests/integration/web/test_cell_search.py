@@ -168,7 +168,18 @@ def test_bad_query_parameters_never_fail(client, query):
 
 
 def test_bad_parameters_are_ignored(search_page):
-    assert search_page("/cells/?species=martian&page=abc&sort=evil").total == 2333
+    assert search_page("/cells/?page=abc&sort=evil&dir=sideways&view=x").total == 2333
+
+
+def test_unknown_value_of_a_fixed_facet_matches_nothing_with_a_warning_and_is_never_downloaded(search_page, client):
+    page = search_page("/cells/?species=martian")
+    assert page.total == 0
+    assert "not a known value (one of: mouse, human)" in page.html
+    assert "download.csv" not in page.html and "No download while a filter value is unknown" in page.html
+    response = client.get("/cells/download.csv?species=martian&dendrite=spiny")
+    assert response.status_code == 400
+    assert b"species=martian" in response.content
+    assert client.get("/cells/download.json?models=everything").status_code == 400
 
 
 def test_a_page_past_the_end_shows_the_last_page(search_page):

@@ -226,17 +226,17 @@ def test_specimens_with_held_swc_are_found_in_one_query(django_assert_num_querie
         assert specimens_with_held_swc([]) == set()
 
 
-def test_cards_of_cells_with_a_held_swc_load_the_xy_preview_and_others_keep_the_placeholder(client):
+def test_cards_of_cells_with_a_held_swc_load_the_xy_preview_and_others_say_no_picture(client):
     html = client.get(f"/cells/?q={PUBLISHED}").content.decode()
     held = card(html, PUBLISHED)
-    assert 'class="morph-placeholder' in held  # drawn until the preview swaps in over it
+    assert "morph-placeholder" not in held and "<svg" not in held  # no cartoon that could read as data
     slot = re.search(r'<span class="morph-thumb-slot"[^>]*>', held).group(0)
     assert f'hx-get="/cell/{PUBLISHED}/morphology/preview/xy/fragment?variant=card"' in slot
     assert 'hx-trigger="load"' in slot and 'hx-swap="outerHTML"' in slot
     # Not the search body's target and history (hx-target and hx-push-url are inherited in htmx).
     assert 'hx-target="this"' in slot and 'hx-push-url="false"' in slot
     other = card(client.get(f"/cells/?q={NO_RECONSTRUCTION}").content.decode(), NO_RECONSTRUCTION)
-    assert 'class="morph-placeholder' in other and "hx-get" not in other and "<img" not in other
+    assert "no picture" in other and "hx-get" not in other and "<img" not in other and "<svg" not in other
 
 
 def test_the_card_fragment_is_the_image_when_rendered_else_it_polls_or_stays_empty(client, monkeypatch):
