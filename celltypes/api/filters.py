@@ -45,7 +45,7 @@ class FacetParameters:
             if len(values) > MAX_VALUES_PER_FACET:
                 raise ValidationError({facet.key: f"At most {MAX_VALUES_PER_FACET} values."})
             for value in values:
-                if not facet.accepts(value):
+                if not (facet.accepts(value) and facet.knows(value)):
                     allowed = ", ".join(choice.value for choice in facet.choices)
                     reason = f"one of {allowed}" if facet.choices else "1 to 200 characters"
                     raise ValidationError({facet.key: f"{value!r} is not a value of this facet: {reason}."})

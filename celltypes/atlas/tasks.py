@@ -41,7 +41,12 @@ def computed_morphology_update_task(reconstruction_id: int) -> str:
     return f"error: {computed.error}" if computed.error else f"{len(computed.features)} features"
 
 
-@shared_task(name=BIOPHYSICAL_RUN_TASK, bind=True, soft_time_limit=BIOPHYSICAL_WALL_LIMIT_S + 120)
+@shared_task(
+    name=BIOPHYSICAL_RUN_TASK,
+    bind=True,
+    soft_time_limit=BIOPHYSICAL_WALL_LIMIT_S + 120,
+    time_limit=BIOPHYSICAL_WALL_LIMIT_S + 180,
+)
 def biophysical_run_task(self, model_id: int, stimulus_query: dict[str, str]) -> str:
     """Run biophysical model `model_id` on the stimulus its URL parameters name; progress in the task's meta."""
     held = held_model_get(model_id=model_id)
