@@ -1,3 +1,4 @@
+import functools
 import logging
 import re
 
@@ -22,6 +23,18 @@ class CollapseLeadingSlashesMiddleware:
             request.path_info = _LEADING_SLASHES.sub("/", request.path_info)
             request.path = _LEADING_SLASHES.sub("/", request.path)
         return self.get_response(request)
+
+
+def allows_webgl_plots(view):
+    """Give the view's pages settings.CONTENT_SECURITY_POLICY_WEBGL (plotly's WebGL traces need 'unsafe-eval')."""
+
+    @functools.wraps(view)
+    def wrapped(request, *args, **kwargs):
+        response = view(request, *args, **kwargs)
+        response["Content-Security-Policy"] = settings.CONTENT_SECURITY_POLICY_WEBGL
+        return response
+
+    return wrapped
 
 
 class ContentSecurityPolicyMiddleware:

@@ -238,6 +238,9 @@ CONTENT_SECURITY_POLICY = "; ".join(
         "frame-ancestors 'none'",
     ]
 )
+# Plotly's WebGL traces (the search page's parallel coordinates) compile their shaders' glue with `new Function`
+# (regl), so the one page that draws them allows 'unsafe-eval' in scripts; every other page keeps the policy above.
+CONTENT_SECURITY_POLICY_WEBGL = CONTENT_SECURITY_POLICY.replace("script-src 'self'", "script-src 'self' 'unsafe-eval'")
 # At most this many failed admin logins per client address within the window (seconds); then 429 until it passes.
 # Counted in the default cache (CACHE_URL; per process unless it points at Redis).
 CELLTYPES_ADMIN_LOGIN_FAILURES = env.int("CELLTYPES_ADMIN_LOGIN_FAILURES", default=5)

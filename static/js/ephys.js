@@ -147,8 +147,8 @@
       sweeps.forEach(function (s) {
         var colour = sweeps.length > 1 ? colourOf(s.stimulus_amplitude || 0, lo, hi) : "#1d3557";
         var label = "sweep " + s.sweep_number + (s.stimulus_amplitude !== null ? " (" + fmt(s.stimulus_amplitude, 3) + " " + s.stimulus_unit + ")" : "");
-        data.push({ type: "scattergl", mode: "lines", x: s.t, y: s.response, name: label, line: { color: colour, width: 1 }, xaxis: "x", yaxis: "y", legendgroup: label });
-        data.push({ type: "scattergl", mode: "lines", x: s.t, y: s.stimulus, name: label, showlegend: false, line: { color: colour, width: 1 }, xaxis: "x", yaxis: "y2", legendgroup: label });
+        data.push({ type: "scatter", mode: "lines", x: s.t, y: s.response, name: label, line: { color: colour, width: 1 }, xaxis: "x", yaxis: "y", legendgroup: label });
+        data.push({ type: "scatter", mode: "lines", x: s.t, y: s.stimulus, name: label, showlegend: false, line: { color: colour, width: 1 }, xaxis: "x", yaxis: "y2", legendgroup: label });
         (s.spikes || []).length && MARKERS.forEach(function (m) {
           data.push({
             type: "scatter", mode: "markers", name: m.name + (sweeps.length > 1 ? " · " + s.sweep_number : ""),

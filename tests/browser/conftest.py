@@ -27,3 +27,18 @@ def page(browser):
     page.errors = errors
     yield page
     context.close()
+
+
+def wait_until(page, expression: str, *, timeout: float = 10_000) -> None:
+    """Wait until the JavaScript `expression` is truthy in the page.
+
+    Playwright's `page.wait_for_function` with a string polls by evaluating it inside the page, which the site's
+    Content-Security-Policy (no 'unsafe-eval') refuses; `page.evaluate` goes through the DevTools protocol instead.
+    """
+    import time
+
+    deadline = time.monotonic() + timeout / 1000
+    while not page.evaluate(expression):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout / 1000:g} s waiting for: {expression}")
+        page.wait_for_timeout(100)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.browser.conftest import wait_until
 from tests.support.demo_server import demo_server
 
 pytestmark = pytest.mark.browser
@@ -47,7 +48,7 @@ def drawn(page, **expected: str) -> dict:
         [f"{root} !== null", f"{root}.dataset.state === 'drawn'"]
         + [f"{root}.dataset.{k} === '{v}'" for k, v in expected.items()]
     )
-    page.wait_for_function(condition, timeout=60_000)
+    wait_until(page, condition, timeout=60_000)
     return page.evaluate(
         f"""(() => {{ const root = document.querySelector('{BROWSER}'); const gd = root.querySelector('[data-plot]');
         return {{ points: Number(root.dataset.points), full: root.dataset.fullResolution,

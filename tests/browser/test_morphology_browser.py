@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.browser.conftest import wait_until
 from tests.support.demo_server import EAGER_CELERY, demo_server
 
 pytestmark = pytest.mark.browser
@@ -52,7 +53,7 @@ def open_tab(page, url: str) -> None:
 def click_view(page, view: str) -> dict:
     before = page.evaluate(f"JSON.stringify({CAMERA})")
     page.click(f'[data-view="{view}"]')
-    page.wait_for_function(f"JSON.stringify({CAMERA}) !== {before!r}")
+    wait_until(page, f"JSON.stringify({CAMERA}) !== {before!r}")
     page.wait_for_timeout(300)  # let the scene redraw before a screenshot
     assert page.get_attribute(f'[data-view="{view}"]', "aria-pressed") == "true"
     return page.evaluate(CAMERA)

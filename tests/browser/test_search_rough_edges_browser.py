@@ -14,6 +14,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.browser.conftest import wait_until
 from tests.browser.test_search_browser import Server, shot, specimen_ids, total
 from tests.support.demo_server import demo_server
 
@@ -66,7 +67,7 @@ def test_phone_width_table_view_fits_and_the_filters_are_in_a_drawer(phone, serv
     assert phone.get_attribute("[data-filters-toggle]", "aria-expanded") == "true"
     # Picking a value keeps the drawer open for the next one.
     phone.click('section[data-facet="dendrite"] a[data-value="spiny"]')
-    phone.wait_for_function("location.search.includes('dendrite=spiny')")
+    wait_until(phone, "location.search.includes('dendrite=spiny')")
     phone.wait_for_load_state("networkidle")
     assert phone.locator("#search-filters").is_visible()
     shot(phone, "phone-search-drawer-open", full_page=True)
@@ -92,7 +93,7 @@ def test_paging_from_the_bottom_pager_brings_the_results_top_into_view(page, ser
     page.locator(".pager a[rel=next]").scroll_into_view_if_needed()
     assert page.evaluate("window.scrollY") > 1000
     page.click(".pager a[rel=next]")
-    page.wait_for_function("location.search.includes('page=2')")
+    wait_until(page, "location.search.includes('page=2')")
     page.wait_for_load_state("networkidle")
     top = page.locator(".results-bar").bounding_box()["y"]
     assert 0 <= top < 1000
@@ -100,7 +101,7 @@ def test_paging_from_the_bottom_pager_brings_the_results_top_into_view(page, ser
     page.locator(".pager").scroll_into_view_if_needed()
     page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
     page.locator('th a[data-sort="ri"]').click()
-    page.wait_for_function("location.search.includes('sort=ri')")
+    wait_until(page, "location.search.includes('sort=ri')")
     page.wait_for_load_state("networkidle")
     assert 0 <= page.locator(".results-bar").bounding_box()["y"] < 1000
 
@@ -141,12 +142,12 @@ def test_3d_view_redraws_after_back_and_forward(page, server):
     page.goto(f"{server.url}/cell/{RECONSTRUCTED}/")
     page.evaluate("window.__drawn = 0; document.addEventListener('morphology:drawn', () => window.__drawn++)")
     page.click('nav.tabs a[data-tab="morphology"]')
-    page.wait_for_function("window.__drawn === 1", timeout=60_000)
+    wait_until(page, "window.__drawn === 1", timeout=60_000)
     page.click('nav.tabs a[data-tab="models"]')
     page.wait_for_selector('#cell-tab[data-tab="models"]')
     page.go_back()
     page.wait_for_selector('#cell-tab[data-tab="morphology"]')
-    page.wait_for_function("window.__drawn === 2", timeout=60_000)
+    wait_until(page, "window.__drawn === 2", timeout=60_000)
     assert page.locator("[data-plot] canvas").count() > 0
     assert page.get_attribute("[data-morphology-viewer]", "data-viewer-state") == "ready"
     shot(page, "cell-morphology-after-back")
@@ -243,10 +244,10 @@ def test_pages_speak_to_people_and_log_no_console_errors(page, server):
     page.goto(f"{server.url}/cells/")
     page.fill("#q", "Pvalb")
     page.press("#q", "Enter")
-    page.wait_for_function("location.search.includes('q=Pvalb')")
+    wait_until(page, "location.search.includes('q=Pvalb')")
     page.fill("#q", "Sst")
     page.press("#q", "Enter")
-    page.wait_for_function("location.search.includes('q=Sst')")
+    wait_until(page, "location.search.includes('q=Sst')")
     page.wait_for_timeout(800)
     page.wait_for_load_state("networkidle")
     assert errors == []
@@ -275,7 +276,7 @@ def test_brushing_a_histogram_sets_the_range_in_the_url_and_back_forward_restore
     page.mouse.move(box["x"] + box["width"] * 0.3, y, steps=5)
     page.mouse.move(box["x"] + box["width"] * 0.45, y, steps=5)
     page.mouse.up()
-    page.wait_for_function("/range=ri(%3A|:)[-0-9.]+(%3A|:)[-0-9.]+/.test(location.search)")
+    wait_until(page, "/range=ri(%3A|:)[-0-9.]+(%3A|:)[-0-9.]+/.test(location.search)")
     page.wait_for_load_state("networkidle")
     low, high = _ri_bounds(page.url)
     assert 0 < low < high
@@ -292,7 +293,7 @@ def test_brushing_a_histogram_sets_the_range_in_the_url_and_back_forward_restore
     assert body.decode().count("\n") - 1 == brushed
     # Back and forward.
     page.go_back()
-    page.wait_for_function("!/range=ri(%3A|:)/.test(location.search)")
+    wait_until(page, "!/range=ri(%3A|:)/.test(location.search)")
     page.wait_for_selector(f'[data-total="{server.count(human)}"]')
     page.wait_for_selector('[data-histogram][data-key="ri"][data-drawn] .main-svg')
     page.go_forward()
@@ -310,7 +311,7 @@ def test_adding_a_feature_and_typing_bounds(page, server):
     assert page.url.endswith("?dendrite=aspiny&range=tau")
     page.fill('input[name="tau_max"]', "10")
     page.click('[data-range="tau"] button[type=submit]')
-    page.wait_for_function("location.search.includes('range=tau%3A%3A10')")
+    wait_until(page, "location.search.includes('range=tau%3A%3A10')")
     expected = server.count('"tag__dendrite_type" = \'aspiny\' AND "ef__tau" <= 10')
     page.wait_for_selector(f'[data-total="{expected}"]')
     assert page.errors == []
@@ -345,7 +346,7 @@ def test_parallel_coordinates_brush_sets_the_range_filter_and_back_forward_resto
     page.mouse.down()
     page.mouse.move(x, brush["y"] + brush["height"] * 0.8, steps=8)
     page.mouse.up()
-    page.wait_for_function("/range=ri(%3A|:)[-0-9.]+(%3A|:)[-0-9.]+/.test(location.search)")
+    wait_until(page, "/range=ri(%3A|:)[-0-9.]+(%3A|:)[-0-9.]+/.test(location.search)")
     low, high = _ri_bounds(page.url)
     brushed = server.count(f'{mouse} AND "ef__ri" >= ? AND "ef__ri" <= ?', (low, high))
     page.wait_for_selector(f'[data-total="{brushed}"]')
@@ -353,7 +354,7 @@ def test_parallel_coordinates_brush_sets_the_range_filter_and_back_forward_resto
     assert "axes=ri%2Ctau%2Cvrest%2Crheobase" in page.url
     shot(page, "search-parcoords-brushed")
     page.go_back()
-    page.wait_for_function("!/range=ri(%3A|:)/.test(location.search)")
+    wait_until(page, "!/range=ri(%3A|:)/.test(location.search)")
     page.wait_for_selector(f'[data-total="{server.count(mouse)}"]')
     page.wait_for_selector("[data-parcoords][data-drawn]", timeout=60_000)
     page.go_forward()
@@ -367,7 +368,7 @@ def test_parallel_coordinates_axes_are_chosen_by_the_user(page, server):
     page.wait_for_selector("[data-parcoords][data-drawn]", timeout=60_000)
     page.click(".axes-choice summary")
     page.click('[data-axis="stems"]')
-    page.wait_for_function("location.search.includes('axes=ri%2Ctau%2Cstems')")
+    wait_until(page, "location.search.includes('axes=ri%2Ctau%2Cstems')")
     page.wait_for_selector("[data-parcoords][data-drawn]", timeout=60_000)
     assert page.locator("[data-parcoords] .axis-brush").count() == 3
     assert page.errors == []

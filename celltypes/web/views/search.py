@@ -23,6 +23,7 @@ from celltypes.atlas.selectors.search import (
     feature_columns,
     histograms,
 )
+from celltypes.middleware import allows_webgl_plots
 from celltypes.web.htmx import HtmxHttpRequest, is_partial, vary_on_htmx
 from celltypes.web.search_page import (
     active_filters,
@@ -37,6 +38,7 @@ from celltypes.web.search_params import SearchParams
 
 
 @require_GET
+@allows_webgl_plots  # the parallel-coordinates view is a plotly WebGL trace
 def cell_search_page(request: HtmxHttpRequest) -> HttpResponse:
     params = SearchParams.from_query(request.GET)
     # A plain bounds form sends <key>_min/<key>_max: the address bar gets the canonical range= form instead.

@@ -291,3 +291,9 @@ def test_search_functions_can_be_called_without_a_request():
     assert counts["species"]["human"] == 400
     assert page.total == 400
     assert len(page.cells) == 50
+
+
+def test_only_the_search_page_allows_eval_for_plotlys_webgl_parallel_coordinates(client):
+    assert "'unsafe-eval'" in client.get("/cells/")["Content-Security-Policy"]
+    for other in ("/", "/cell/313862022/", "/cell/313862022/ephys/", "/help/"):
+        assert "'unsafe-eval'" not in client.get(other)["Content-Security-Policy"], other
