@@ -10,7 +10,7 @@ import pytest
 
 from celltypes.atlas.models import ApiCellTypesSpecimenDetail, EphysSweep, Specimen
 from celltypes.atlas.selectors.ephys import cell_ephys_get, sweep_table_curves
-from celltypes.web.presenters import sweep_groups
+from celltypes.web.presenters.ephys import sweep_groups
 
 pytestmark = pytest.mark.django_db
 
