@@ -11,27 +11,8 @@
 (function () {
   "use strict";
 
-  var plotlyLoading = null;
 
-  function loadPlotly(src) {
-    if (window.Plotly) return Promise.resolve(window.Plotly);
-    if (!plotlyLoading) {
-      plotlyLoading = new Promise(function (resolve, reject) {
-        var script = document.createElement("script");
-        script.src = src;
-        script.async = true;
-        script.onload = function () {
-          window.Plotly ? resolve(window.Plotly) : reject(new Error("plotly did not load"));
-        };
-        script.onerror = function () {
-          plotlyLoading = null;
-          reject(new Error("could not load " + src));
-        };
-        document.head.appendChild(script);
-      });
-    }
-    return plotlyLoading;
-  }
+  var loadPlotly = window.celltypesLoadPlotly; // static/js/plotly_loader.js
 
   var MARKERS = [
     { key: "threshold", t: "threshold_t", v: "threshold_v", symbol: "circle-open", color: "#2a9d8f", name: "threshold" },

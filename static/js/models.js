@@ -11,27 +11,8 @@
 
   var POLL_MS = 1000;
   var MAX_POLLS = 900; // 15 minutes: longer than the worker's wall-time limit
-  var plotlyLoading = null;
 
-  function loadPlotly(src) {
-    if (window.Plotly) return Promise.resolve(window.Plotly);
-    if (!plotlyLoading) {
-      plotlyLoading = new Promise(function (resolve, reject) {
-        var script = document.createElement("script");
-        script.src = src;
-        script.async = true;
-        script.onload = function () {
-          window.Plotly ? resolve(window.Plotly) : reject(new Error("plotly did not load"));
-        };
-        script.onerror = function () {
-          plotlyLoading = null;
-          reject(new Error("plotly did not load"));
-        };
-        document.head.appendChild(script);
-      });
-    }
-    return plotlyLoading;
-  }
+  var loadPlotly = window.celltypesLoadPlotly; // static/js/plotly_loader.js
 
   function statusOf(root) {
     var panel = root.closest(".model-run");

@@ -112,27 +112,8 @@
   // With a GPU the whole tree is drawn.
   var SOFTWARE_POINT_BUDGET = 16000;
 
-  var plotlyLoading = null;
 
-  function loadPlotly(src) {
-    if (window.Plotly) return Promise.resolve(window.Plotly);
-    if (!plotlyLoading) {
-      plotlyLoading = new Promise(function (resolve, reject) {
-        var script = document.createElement("script");
-        script.src = src;
-        script.async = true;
-        script.onload = function () {
-          window.Plotly ? resolve(window.Plotly) : reject(new Error("plotly did not load"));
-        };
-        script.onerror = function () {
-          plotlyLoading = null;
-          reject(new Error("could not load " + src));
-        };
-        document.head.appendChild(script);
-      });
-    }
-    return plotlyLoading;
-  }
+  var loadPlotly = window.celltypesLoadPlotly; // static/js/plotly_loader.js
 
   function softwareWebgl() {
     try {

@@ -9,29 +9,10 @@
 (function () {
   "use strict";
 
-  var plotlyLoading = null;
   var ACCENT = "#1f77b4";
   var BRUSH_DELAY = 350; // ms after the last brush change before the search is fetched again
 
-  function loadPlotly(src) {
-    if (window.Plotly) return Promise.resolve(window.Plotly);
-    if (!plotlyLoading) {
-      plotlyLoading = new Promise(function (resolve, reject) {
-        var script = document.createElement("script");
-        script.src = src;
-        script.async = true;
-        script.onload = function () {
-          window.Plotly ? resolve(window.Plotly) : reject(new Error("plotly did not load"));
-        };
-        script.onerror = function () {
-          plotlyLoading = null;
-          reject(new Error("could not load " + src));
-        };
-        document.head.appendChild(script);
-      });
-    }
-    return plotlyLoading;
-  }
+  var loadPlotly = window.celltypesLoadPlotly; // static/js/plotly_loader.js
 
   function fetchJson(url) {
     return fetch(url, { headers: { Accept: "application/json" } }).then(function (response) {

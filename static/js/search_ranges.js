@@ -8,29 +8,10 @@
 (function () {
   "use strict";
 
-  var plotlyLoading = null;
   var ACCENT = "#1f77b4";
   var OUTSIDE = "#c5ccd6";
 
-  function loadPlotly(src) {
-    if (window.Plotly) return Promise.resolve(window.Plotly);
-    if (!plotlyLoading) {
-      plotlyLoading = new Promise(function (resolve, reject) {
-        var script = document.createElement("script");
-        script.src = src;
-        script.async = true;
-        script.onload = function () {
-          window.Plotly ? resolve(window.Plotly) : reject(new Error("plotly did not load"));
-        };
-        script.onerror = function () {
-          plotlyLoading = null;
-          reject(new Error("could not load " + src));
-        };
-        document.head.appendChild(script);
-      });
-    }
-    return plotlyLoading;
-  }
+  var loadPlotly = window.celltypesLoadPlotly; // static/js/plotly_loader.js
 
   function number(text) {
     if (text === undefined || text === null || text === "") return null;
