@@ -76,9 +76,12 @@ MODELS: dict[str, type[dj.Model]] = {
     "NeuronalModelTemplate": m.NeuronalModelTemplate,
     "Organism": m.Organism,
     "Product": m.Product,
+    "ProjectionImage": m.ProjectionImage,
+    "SectionDataSet": m.SectionDataSet,
     "Specimen": m.Specimen,
     "SpecimenTag": m.SpecimenTag,
     "Structure": m.Structure,
+    "SubImage": m.SubImage,
     "TransgenicLine": m.TransgenicLine,
     "WellKnownFile": m.WellKnownFile,
     "WellKnownFileType": m.WellKnownFileType,
@@ -97,6 +100,7 @@ ASSOCIATIONS: list[tuple[str, str, str, str, bool]] = [
     ("Specimen", "ephys_features", "EphysFeature", "ephys_features", True),
     ("Specimen", "neuron_reconstructions", "NeuronReconstruction", "neuron_reconstructions", True),
     ("Specimen", "neuronal_models", "NeuronalModel", "neuronal_models", True),
+    ("Specimen", "data_sets", "SectionDataSet", "data_sets", True),
     ("Donor", "organism", "Organism", "organism", False),
     ("Donor", "transgenic_lines", "TransgenicLine", "transgenic_lines", True),
     ("Donor", "specimens", "Specimen", "specimens", True),
@@ -132,6 +136,12 @@ ASSOCIATIONS: list[tuple[str, str, str, str, bool]] = [
     ("WellKnownFile", "ephys_result", "EphysResult", "ephys_result", False),
     ("WellKnownFile", "neuron_reconstruction", "NeuronReconstruction", "neuron_reconstruction", False),
     ("WellKnownFile", "neuronal_model", "NeuronalModel", "neuronal_model", False),
+    ("SectionDataSet", "specimen", "Specimen", "specimen", False),
+    ("SectionDataSet", "sub_images", "SubImage", "sub_images", True),
+    ("SubImage", "data_set", "SectionDataSet", "data_set", False),
+    ("SubImage", "specimen", "Specimen", "specimen", False),
+    ("ProjectionImage", "data_set", "SectionDataSet", "data_set", False),
+    ("ProjectionImage", "specimen", "Specimen", "specimen", False),
 ]
 
 

@@ -1,6 +1,7 @@
 from .cell_detail import ApiCellTypesSpecimenDetail
 from .ephys import EphysFeature, EphysResult, EphysSweep, HeldTraceWindow
 from .files import WellKnownFile, WellKnownFileType
+from .images import ProjectionImage, SectionDataSet, SubImage
 from .loading import LoadedRows, MintedId
 from .morphology import ComputedMorphology, CurrentNeuronReconstruction, NeuronReconstruction
 from .neuronal_models import NeuronalModel, NeuronalModelRun, NeuronalModelTemplate
@@ -37,9 +38,12 @@ __all__ = [
     "NeuronalModelTemplate",
     "Organism",
     "Product",
+    "ProjectionImage",
+    "SectionDataSet",
     "Specimen",
     "SpecimenTag",
     "Structure",
+    "SubImage",
     "TransgenicLine",
     "WellKnownFile",
     "WellKnownFileType",
