@@ -54,6 +54,10 @@ CELLTYPES_UPSTREAM_TIMEOUT = env.float("CELLTYPES_UPSTREAM_TIMEOUT", default=30.
 CELLTYPES_FETCH_DEADLINE = env.float("CELLTYPES_FETCH_DEADLINE", default=20.0)
 CELLTYPES_FETCH_LOCK_WAIT = env.float("CELLTYPES_FETCH_LOCK_WAIT", default=5.0)
 CELLTYPES_FETCH_TASK_DEADLINE = env.float("CELLTYPES_FETCH_TASK_DEADLINE", default=600.0)
+# Allen's images fetched through (celltypes/sync/image_fetch.py): the largest image taken, and how many parameter
+# sets (downsample, region...) of one image are kept.
+CELLTYPES_IMAGE_MAX_BYTES = env.int("CELLTYPES_IMAGE_MAX_BYTES", default=64 * 1024 * 1024)
+CELLTYPES_IMAGE_VARIANTS_MAX = env.int("CELLTYPES_IMAGE_VARIANTS_MAX", default=16)
 # A request may render a morphology preview itself only from an SWC of at most this many bytes (about 20,000
 # nodes, 0.3 s); a larger one is rendered by the worker while the request answers "pending".
 CELLTYPES_PREVIEW_INLINE_MAX_BYTES = env.int("CELLTYPES_PREVIEW_INLINE_MAX_BYTES", default=2_000_000)

@@ -215,7 +215,11 @@ class StagedFiles:
 
 
 def _lock_path(file_id: int, suffix: str) -> Path:
-    path = data_dir() / "locks" / f"well_known_file_{file_id}.{suffix}"
+    return _named_lock_path(f"well_known_file_{file_id}.{suffix}")
+
+
+def _named_lock_path(name: str) -> Path:
+    path = data_dir() / "locks" / name
     path.parent.mkdir(parents=True, exist_ok=True)
     return path
 
@@ -227,8 +231,15 @@ def well_known_file_lock(file_id: int, *, timeout: float | None = None) -> Itera
     Yields whether we had to wait for another holder. LockTimeout after `timeout` seconds of waiting (None: wait
     as long as it takes).
     """
+    with named_lock(f"well_known_file_{file_id}.lock", timeout=timeout, what=f"well-known file {file_id}") as waited:
+        yield waited
+
+
+@contextmanager
+def named_lock(name: str, *, timeout: float | None = None, what: str | None = None) -> Iterator[bool]:
+    """An exclusive lock called `name` (a file name under locks/), as `well_known_file_lock`."""
     ends_at = None if timeout is None else time.monotonic() + timeout
-    with open(_lock_path(file_id, "lock"), "w") as lock:
+    with open(_named_lock_path(name), "w") as lock:
         waited = False
         while True:
             try:
@@ -237,7 +248,7 @@ def well_known_file_lock(file_id: int, *, timeout: float | None = None) -> Itera
             except BlockingIOError:
                 waited = True
                 if ends_at is not None and time.monotonic() >= ends_at:
-                    raise LockTimeout(f"well-known file {file_id} is locked by another fetch") from None
+                    raise LockTimeout(f"{what or name} is locked by another fetch") from None
                 time.sleep(0.05)
         try:
             yield waited

@@ -113,10 +113,17 @@ class UpstreamClient:
         `deadline`: seconds for the whole body; DeadlinePassed when it is still arriving then. The error, when there
         is one, is raised after the last chunk, so a caller writing the chunks keeps nothing.
         """
-        url = f"{self.base_url}/api/v2/well_known_file_download/{file_id}"
+        return self.download_chunks(f"/api/v2/well_known_file_download/{file_id}", deadline=deadline)
+
+    def download_chunks(
+        self, path: str, *, params: dict[str, str] | None = None, deadline: float | None = None
+    ) -> Iterator[bytes]:
+        """The body of the download at `path` (`/api/v2/...`) with query `params`, checked as `file_chunks`."""
+        url = f"{self.base_url}{path}"
         ends_at = None if deadline is None else time.monotonic() + deadline
         response = self._get(
             url,
+            params=params,
             stream=True,
             headers={"Accept-Encoding": "identity"},  # the published size and digest are of the bytes themselves
             read_timeout=self.timeout if deadline is None else min(self.timeout, deadline),

@@ -36,8 +36,8 @@ urlpatterns = [
     path(f"{PREVIEW}/fragment", morphology_api.preview_fragment, name="preview_fragment"),
     path("cell/<id:specimen_id>/morphology/plot.json", morphology_api.plot_json, name="plot_json"),
     path(
-        "api/v2/section_image_download/<id:image_id>",
-        morphology_api.section_image_download,
-        name="section_image_download",
+        "swc_projection/<id:swc_file_id>/<morphology_plane:plane>.<morphology_image_format:fmt>",
+        morphology_api.swc_projection,
+        name="swc_projection",
     ),
 ]

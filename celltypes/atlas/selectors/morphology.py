@@ -6,7 +6,7 @@ Every page, plot, preview and command goes through it.
 
 Previews are keyed by the **SWC WellKnownFile id**, not by the reconstruction: a picture is a function of one
 file, a worker can render it from the file store alone, and the same id serves
-``/api/v2/section_image_download/<id>``. They live at ``derived/previews/<file id>/<plane>.<svg|png>``; a preview
+``/swc_projection/<id>/<plane>.<fmt>``. They live at ``derived/previews/<file id>/<plane>.<svg|png>``; a preview
 older than its SWC (the file was fetched again) counts as missing. Nothing here writes.
 """
 

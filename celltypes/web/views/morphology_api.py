@@ -21,12 +21,12 @@ current one when held, else the newest held (older, superseded) one.
   browser revalidates with If-None-Match and gets 304. 404 JSON when no SWC is held, 422 JSON when the SWC
   is malformed: ``{"error": ..., "detail": ..., "where": "line N"}``.
 
-``/api/v2/section_image_download/<id>`` serves our rendered projections the way Allen serves its projection
-images. **Id scheme:** ``<id>`` is the SWC's WellKnownFile id (a 3DNeuronReconstruction file, the same id as
-``/api/v2/well_known_file_download/<id>``). Query: ``view`` (or ``plane``) ``xy`` (default) or ``yz``;
-``format`` ``png`` (default) or ``svg``. Allen's image parameters (``downsample``, ``quality``, ``range``...)
-are accepted and ignored. The image is rendered in the request when missing (scripts want bytes, not a
-placeholder). 400 for an unknown view/format, 404 for an id that is not a held SWC, 422 for a malformed SWC.
+``/swc_projection/<SWC file id>/<plane>.<png|svg>`` is our own drawing of a reconstruction file (plane ``xy`` or
+``yz``), by the SWC's WellKnownFile id (the id of ``/api/v2/well_known_file_download/<id>``), for scripts: it is
+rendered in the request when missing (scripts want bytes, not a placeholder). 404 for an id that is not a held
+SWC, 422 for a malformed SWC. It is not one of Allen's images, so it has a URL of its own: Allen's image ids are
+served at ``/api/v2/section_image_download/<id>`` (celltypes/rma/image_views.py), which redirects the old form
+``section_image_download/<SWC file id>?view=<plane>`` here.
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ from celltypes.atlas.selectors.morphology import (
     swc_file_get,
 )
 from celltypes.atlas.services.morphology import morphology_preview_ensure, morphology_preview_request
-from celltypes.atlas.vocabulary import PREVIEW_CONTENT_TYPES, PREVIEW_FORMATS, PREVIEW_PLANES, PREVIEW_SIZE
+from celltypes.atlas.vocabulary import PREVIEW_CONTENT_TYPES, PREVIEW_SIZE
 from celltypes.science.errors import InvalidFileError
 
 log = logging.getLogger(__name__)
@@ -228,17 +228,11 @@ def _bad_request(message: str, status: int = 400) -> HttpResponse:
 
 
 @require_GET
-def section_image_download(request: HttpRequest, image_id: int) -> HttpResponse:
-    """A rendered projection of SWC file ``image_id`` (see the module docstring for the id scheme)."""
-    plane = (request.GET.get("view") or request.GET.get("plane") or "xy").lower()
-    fmt = (request.GET.get("format") or "png").lower()
-    if plane not in PREVIEW_PLANES:
-        return _bad_request(f"view must be one of {', '.join(PREVIEW_PLANES)}, not {plane!r}")
-    if fmt not in PREVIEW_FORMATS:
-        return _bad_request(f"format must be one of {', '.join(PREVIEW_FORMATS)}, not {fmt!r}")
-    swc = swc_file_get(file_id=image_id)
+def swc_projection(request: HttpRequest, swc_file_id: int, plane: str, fmt: str) -> HttpResponse:
+    """Our drawing of SWC file ``swc_file_id`` in ``plane`` (see the module docstring)."""
+    swc = swc_file_get(file_id=swc_file_id)
     if swc is None:
-        raise Http404(f"{image_id} is not the id of a reconstruction (SWC) file held here")
+        raise Http404(f"{swc_file_id} is not the id of a reconstruction (SWC) file held here")
     status = morphology_preview_ensure(swc_file_id=swc.pk, plane=plane, fmt=fmt)
     if status.state is PreviewState.FAILED:
         return _bad_request(f"The reconstruction could not be read: {status.error}", status=422)
@@ -246,4 +240,4 @@ def section_image_download(request: HttpRequest, image_id: int) -> HttpResponse:
         response = _bad_request("The image is being rendered; try again in a few seconds.", status=503)
         response["Retry-After"] = "5"
         return response
-    return _image_response(request, status, fmt, f"{image_id}_{plane}.{fmt}")
+    return _image_response(request, status, fmt, f"{swc_file_id}_{plane}.{fmt}")

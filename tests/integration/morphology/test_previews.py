@@ -171,28 +171,41 @@ def test_a_malformed_swc_preview_fragment_says_it_cannot_be_read(client, held_sw
     assert image.status_code == 422
 
 
-def test_section_image_download_serves_png_by_default_and_svg_on_request(client):
-    png = client.get(f"/api/v2/section_image_download/{PUBLISHED_SWC}")
+def test_swc_projection_serves_png_and_svg(client):
+    png = client.get(f"/swc_projection/{PUBLISHED_SWC}/xy.png")
     assert png.status_code == 200
     assert png["Content-Type"] == "image/png"
     assert _png_size(b"".join(png.streaming_content)) == (300, 300)
-    svg = client.get(f"/api/v2/section_image_download/{PUBLISHED_SWC}?view=yz&format=svg")
+    svg = client.get(f"/swc_projection/{PUBLISHED_SWC}/yz.svg")
     assert svg["Content-Type"] == "image/svg+xml"
     assert ET.fromstring(b"".join(svg.streaming_content)).tag == f"{SVG}svg"
     assert svg["Content-Disposition"] == f'inline; filename="{PUBLISHED_SWC}_yz.svg"'
-    downsampled = client.get(f"/api/v2/section_image_download/{PUBLISHED_SWC}?plane=yz&downsample=2")
-    assert downsampled["Content-Type"] == "image/png"
 
 
-def test_section_image_download_refuses_what_it_cannot_serve(client, held_swc):
-    assert client.get(f"/api/v2/section_image_download/{PUBLISHED_SWC}?view=xz").status_code == 400
-    assert client.get(f"/api/v2/section_image_download/{PUBLISHED_SWC}?format=jpg").status_code == 400
-    assert client.get(f"/api/v2/section_image_download/{PUBLISHED_MARKER}").status_code == 404  # not an SWC
-    assert client.get("/api/v2/section_image_download/1").status_code == 404
+def test_swc_projection_refuses_what_it_cannot_serve(client, held_swc):
+    assert client.get(f"/swc_projection/{PUBLISHED_SWC}/xz.png").status_code == 404  # no such plane
+    assert client.get(f"/swc_projection/{PUBLISHED_SWC}/xy.jpg").status_code == 404  # no such format
+    assert client.get(f"/swc_projection/{PUBLISHED_MARKER}/xy.png").status_code == 404  # not an SWC
+    assert client.get("/swc_projection/1/xy.png").status_code == 404
     swc = held_swc(corrupted(PUBLISHED_SWC_PATH, line=7))
-    broken = client.get(f"/api/v2/section_image_download/{swc.pk}")
+    broken = client.get(f"/swc_projection/{swc.pk}/xy.png")
     assert broken.status_code == 422
     assert "line 7" in broken.content.decode()
+
+
+def test_the_old_section_image_download_url_of_an_swc_redirects_to_its_own_url(client):
+    """Our drawings used to live at Allen's image URL; the old form redirects only for an SWC id with view=."""
+    old = client.get(f"/api/v2/section_image_download/{PUBLISHED_SWC}?view=yz&format=svg")
+    assert old.status_code == 308 and old["Location"] == f"/swc_projection/{PUBLISHED_SWC}/yz.svg"
+    assert client.get(f"/api/v2/section_image_download/{PUBLISHED_SWC}?view=xy")["Location"] == (
+        f"/swc_projection/{PUBLISHED_SWC}/xy.png"
+    )
+    bad_view = client.get(f"/api/v2/section_image_download/{PUBLISHED_SWC}?view=xz")
+    assert bad_view.status_code == 400 and "/swc_projection/" in json.loads(bad_view.content)["msg"]
+    no_view = client.get(f"/api/v2/section_image_download/{PUBLISHED_SWC}")  # an id that is no image of Allen's
+    assert no_view.status_code == 404 and json.loads(no_view.content)["success"] is False
+    assert client.get(f"/api/v2/section_image_download/{PUBLISHED_MARKER}?view=xy").status_code == 404
+    assert client.get(f"/api/v2/image_download/{PUBLISHED_SWC}?view=xy").status_code == 404  # never on the new one
 
 
 def test_plot_json_of_the_largest_swc_is_compact_and_cacheable(client):
@@ -241,7 +254,7 @@ def test_a_large_swc_is_never_rendered_in_a_request_when_the_broker_is_down(clie
     settings.CELLTYPES_PREVIEW_INLINE_MAX_BYTES = PUBLISHED_SWC_PATH.stat().st_size - 1
     fragment = client.get(FRAGMENT)
     assert fragment.status_code == 202 and 'data-state="pending"' in fragment.content.decode()
-    image = client.get(f"/api/v2/section_image_download/{PUBLISHED_SWC}")
+    image = client.get(f"/swc_projection/{PUBLISHED_SWC}/xy.png")
     assert image.status_code == 503 and image["Retry-After"] == "5"
     assert not morphology_preview_path(PUBLISHED_SWC, "xy", "png").exists()  # nothing rendered in a request
 

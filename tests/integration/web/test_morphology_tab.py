@@ -133,7 +133,7 @@ def test_the_tab_holds_the_3d_view_the_depth_bar_and_the_downloads(client):
     assert f'href="/api/v2/well_known_file_download/{PUBLISHED_MARKER}" download' in html
     for plane in ("xy", "yz"):
         for fmt in ("svg", "png"):
-            assert f'href="/api/v2/section_image_download/{PUBLISHED_SWC}?view={plane}&amp;format={fmt}"' in html
+            assert f'href="/swc_projection/{PUBLISHED_SWC}/{plane}.{fmt}"' in html
 
 
 def test_the_projections_show_at_once_when_rendered_and_poll_their_fragment_otherwise(client):
