@@ -206,6 +206,12 @@ PREVIEW_PLANES: tuple[str, ...] = ("xy", "yz")
 PREVIEW_FORMATS: tuple[str, ...] = ("svg", "png")
 PREVIEW_CONTENT_TYPES = {"png": "image/png", "svg": "image/svg+xml"}
 PREVIEW_SIZE = 300  # px, square
+# What each picture on the morphology tab is: Allen's images, or our drawing of the reconstruction file.
+ALLEN_PROJECTION_LABEL = "Allen's projection image"
+ALLEN_STACK_LABEL = "Allen's image stack"
+DRAWN_PROJECTION_LABEL = "drawn here from the SWC"
+ALLEN_IMAGE_SHOWN_WIDTH = 600  # px: Allen's images are asked for downsampled to at most about this width
+ALLEN_IMAGE_ZOOMS: tuple[int, ...] = (1, 2, 4)  # the stack viewer's zoom steps (each fetches sharper pixels)
 
 
 @dataclass(frozen=True)

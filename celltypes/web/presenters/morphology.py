@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from django.urls import reverse
+
+from celltypes.atlas.models import ProjectionImage, SubImage
+from celltypes.atlas.selectors.images import CellImages
 from celltypes.atlas.selectors.morphology import NOT_COMPUTED, CellMorphology, PreviewState
 from celltypes.atlas.vocabulary import (
     AGREEMENT_RTOL,
+    ALLEN_IMAGE_SHOWN_WIDTH,
+    ALLEN_IMAGE_ZOOMS,
+    ALLEN_PROJECTION_LABEL,
+    ALLEN_STACK_LABEL,
     COMPARTMENT_COLOURS,
+    DRAWN_PROJECTION_LABEL,
     PREVIEW_SIZE,
     ColourKey,
 )
@@ -26,6 +35,77 @@ class MorphologyPreview:
     size: int = PREVIEW_SIZE
 
 
+def allen_image_downsample(width: int | None) -> int:
+    """Allen's `downsample` (halvings) that brings an image `width` pixels wide to at most ALLEN_IMAGE_SHOWN_WIDTH."""
+    downsample = 0
+    while width and (width >> downsample) > ALLEN_IMAGE_SHOWN_WIDTH and downsample < 16:
+        downsample += 1
+    return downsample
+
+
+@dataclass(frozen=True)
+class AllenImage:
+    """One of Allen's images as the tab shows it: fetched through /api/v2/section_image_download, downsampled."""
+
+    image: SubImage | ProjectionImage
+    label: str
+
+    @property
+    def downsample(self) -> int:
+        return allen_image_downsample(self.image.width)
+
+    @property
+    def url(self) -> str:
+        return reverse("section-image-download", args=[self.image.pk])
+
+    @property
+    def shown_url(self) -> str:
+        return f"{self.url}?downsample={self.downsample}"
+
+    @property
+    def shown_width(self) -> int | None:
+        return self.image.width >> self.downsample if self.image.width else None
+
+    @property
+    def shown_height(self) -> int | None:
+        return self.image.height >> self.downsample if self.image.height else None
+
+    @property
+    def caption(self) -> str:
+        """Allen's name for the image (its image_type), else its id."""
+        return self.image.image_type or f"image {self.image.pk}"
+
+
+@dataclass(frozen=True)
+class ImageStack:
+    """A cell's image stack for the viewer: the planes in section order, and what the script needs of each."""
+
+    planes: list[AllenImage]
+    label: str = ALLEN_STACK_LABEL
+    zooms: tuple[int, ...] = ALLEN_IMAGE_ZOOMS
+
+    @property
+    def first(self) -> AllenImage:
+        return self.planes[0]
+
+    @property
+    def script_data(self) -> dict[str, Any]:
+        return {
+            "zooms": list(self.zooms),
+            "planes": [
+                {
+                    "id": plane.image.pk,
+                    "section_number": plane.image.section_number,
+                    "url": plane.url,
+                    "downsample": plane.downsample,
+                    "width": plane.shown_width,
+                    "height": plane.shown_height,
+                }
+                for plane in self.planes
+            ],
+        }
+
+
 @dataclass(frozen=True)
 class MorphologyTab:
     """The morphology tab: the selector's data plus what it prints (published rows, previews, colour key)."""
@@ -33,8 +113,11 @@ class MorphologyTab:
     data: CellMorphology
     features: list[FeatureValue]
     previews: list[MorphologyPreview]
+    allen_projections: list[AllenImage] = field(default_factory=list)
+    stack: ImageStack | None = None
     colour_key: tuple[ColourKey, ...] = COMPARTMENT_COLOURS
     not_computed: tuple[str, ...] = tuple(NOT_COMPUTED)
+    drawn_label: str = DRAWN_PROJECTION_LABEL
 
     def __getattr__(self, name: str) -> Any:  # the selector's fields read through (reconstruction, drawn, ...)
         return getattr(self.data, name)
@@ -53,9 +136,18 @@ class MorphologyTab:
         return {feature.name: feature.value for feature in self.features}
 
 
-def morphology_tab(data: CellMorphology) -> MorphologyTab:
+def morphology_tab(data: CellMorphology, images: CellImages | None = None) -> MorphologyTab:
+    """The tab; Allen's projection images, when listed, take the place of our drawings of the SWC."""
+    images = images or CellImages()
+    allen_projections = [AllenImage(image, ALLEN_PROJECTION_LABEL) for image in images.projections]
     previews = [
         MorphologyPreview(plane, "ready" if state is PreviewState.READY else "pending")
         for plane, state in data.preview_states.items()
     ]
-    return MorphologyTab(data=data, features=morphology_feature_rows(data.reconstruction), previews=previews)
+    return MorphologyTab(
+        data=data,
+        features=morphology_feature_rows(data.reconstruction),
+        previews=[] if allen_projections else previews,
+        allen_projections=allen_projections,
+        stack=ImageStack([AllenImage(plane, ALLEN_STACK_LABEL) for plane in images.stack]) if images.stack else None,
+    )

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_GET
 
 from celltypes.atlas.selectors.cells import cell_get, soma_depth_get
 from celltypes.atlas.selectors.ephys import cell_ephys_get
+from celltypes.atlas.selectors.images import cell_images_get
 from celltypes.atlas.selectors.models import cell_models_get
 from celltypes.atlas.selectors.morphology import cell_morphology_get
 from celltypes.atlas.services.morphology import computed_morphology_request
@@ -51,7 +52,7 @@ def cell_detail(request: HtmxHttpRequest, specimen_id: int, tab: str = "overview
         morphology = cell_morphology_get(specimen_id=specimen_id)
         if morphology.features_pending:  # computed for this page only: the worker stores them
             computed_morphology_request(reconstruction_id=morphology.drawn.pk)
-        context["morphology"] = presenters.morphology_tab(morphology)
+        context["morphology"] = presenters.morphology_tab(morphology, cell_images_get(specimen_id=specimen_id))
         context["soma_depth"] = presenters.soma_depth(soma_depth_get(cell))
     elif tab == "models":
         context["models"] = cell_models_get(specimen_id=specimen_id, row=cell.row)

@@ -51,7 +51,7 @@ from celltypes.atlas.selectors.morphology import (
     swc_file_get,
 )
 from celltypes.atlas.services.morphology import morphology_preview_ensure, morphology_preview_request
-from celltypes.atlas.vocabulary import PREVIEW_CONTENT_TYPES, PREVIEW_SIZE
+from celltypes.atlas.vocabulary import DRAWN_PROJECTION_LABEL, PREVIEW_CONTENT_TYPES, PREVIEW_SIZE
 from celltypes.science.errors import InvalidFileError
 
 log = logging.getLogger(__name__)
@@ -95,6 +95,7 @@ def _fragment(
         "poll_url": f"{fragment_url}?{'variant=card&' if variant else ''}attempt={attempt + 1}",
         "next_attempt": attempt + 1,
         "delay": _poll_delay(attempt),
+        "drawn_label": DRAWN_PROJECTION_LABEL,
     }
     response = render(request, FRAGMENT_TEMPLATES[variant], context, status=status)
     if state == "ready":
