@@ -45,8 +45,8 @@
       sectionNumber.textContent = plane.section_number;
       imageId.textContent = plane.id;
       link.href = plane.url;
-      section.dataset.stackIndex = String(index);
-      section.dataset.stackZoom = String(factor);
+      section.dataset.shownPlane = String(index + 1);
+      section.dataset.shownZoom = String(factor);
       previous.disabled = index === 0;
       next.disabled = index === stack.planes.length - 1;
       zoomOut.disabled = zoom === 0;
