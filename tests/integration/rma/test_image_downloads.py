@@ -2,6 +2,7 @@
 demo set holds no image of Allen's), cached per parameter set, with Allen's error envelope when it cannot be."""
 
 import json
+import shutil
 import threading
 
 import pytest
@@ -145,3 +146,18 @@ def test_an_image_bigger_than_the_limit_is_not_kept(client, upstream, settings):
     response = client.get(f"/api/v2/image_download/{plane.id}")
     assert response.status_code == 502 and "CELLTYPES_IMAGE_MAX_BYTES" in envelope(response)["msg"]
     assert not image_fetch.image_folder(plane.id).exists() or not any(image_fetch.image_folder(plane.id).iterdir())
+
+
+def test_an_image_id_is_never_taken_for_one_of_our_swc_drawings(client, settings):
+    """Were an image of Allen's to carry the id of an SWC file held here, Allen's image service serves the image:
+    the old URL of our drawings redirects only ids that are no image's. (The session's file store: it holds the SWC.)"""
+    swc_file_id = 527109147  # the held SWC of specimen 488683425
+    assert client.get(f"/api/v2/section_image_download/{swc_file_id}", {"view": "xy"}).status_code == 308
+    SubImageFactory(id=swc_file_id)
+    with image_upstream() as stub:
+        settings.CELLTYPES_UPSTREAM = stub.url
+        stub.images[swc_file_id] = JPEG
+        assert client.get(f"/api/v2/section_image_download/{swc_file_id}", {"view": "xy"}).status_code == 400
+        response = client.get(f"/api/v2/section_image_download/{swc_file_id}")
+        assert response.status_code == 200 and body(response) == JPEG
+    shutil.rmtree(image_fetch.image_folder(swc_file_id))
