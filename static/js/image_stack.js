@@ -4,6 +4,8 @@
  * through the planes (Previous/Next buttons, arrow keys on the frame) and zoom (each step doubles the size and asks
  * Allen's image service for one halving less of downsampling, so the pixels stay sharp). Works for a full page
  * load and for a tab swapped in by htmx. Without this script the first plane shows and "Every plane" lists all.
+ * An image of Allen's that cannot be shown (not held, and the upstream could not give it) gets a note saying so
+ * in place of a broken picture; the note goes when the image loads.
  */
 (function () {
   "use strict";
@@ -88,10 +90,38 @@
     show();
   }
 
+  var UNAVAILABLE =
+    "This copy cannot show this image of Allen's: it does not hold it and could not fetch it from its upstream " +
+    "(the image's link says why).";
+
+  function watch(img) {
+    if (img.dataset.watched) return;
+    img.dataset.watched = "1";
+    var holder = img.closest("figure, [data-image-stack]");
+    function note(show) {
+      var existing = holder.querySelector("[data-image-unavailable]");
+      if (show && !existing) {
+        var p = document.createElement("p");
+        p.className = "notice";
+        p.setAttribute("data-image-unavailable", "");
+        p.setAttribute("role", "status");
+        p.textContent = UNAVAILABLE;
+        img.insertAdjacentElement("afterend", p);
+      } else if (!show && existing) {
+        existing.remove();
+      }
+      holder.dataset.imageState = show ? "unavailable" : "shown";
+    }
+    img.addEventListener("error", function () { note(true); });
+    img.addEventListener("load", function () { note(false); });
+    if (img.complete && img.getAttribute("src")) note(img.naturalWidth === 0);
+  }
+
   function initAll(scope) {
     var root = scope && scope.querySelectorAll ? scope : document;
     if (root.matches && root.matches("[data-image-stack]")) init(root);
     root.querySelectorAll("[data-image-stack]").forEach(init);
+    root.querySelectorAll("[data-allen-image]").forEach(watch);
   }
 
   if (document.readyState === "loading") {

@@ -42,7 +42,7 @@ def _images(stub: ImageUpstream) -> None:
     whose disc grows, so stepping through the stack is visible."""
     stub.images[995_000_000_101] = synthetic_jpeg(WIDTH, HEIGHT, _disc(40, 30, 18, 40, 225))
     stub.images[995_000_000_102] = synthetic_jpeg(WIDTH, HEIGHT, _disc(40, 30, 18, 230, 20))
-    for n, plane in enumerate(PLANES):
+    for n, plane in enumerate(PLANES[:-1]):  # the last plane is listed but the upstream cannot give it
         stub.images[plane] = synthetic_jpeg(WIDTH, HEIGHT, _disc(40, 30, 4 + 4 * n, 60, 210 - 10 * n))
 
 
@@ -143,8 +143,18 @@ def test_allens_projections_and_the_image_stack_viewer(page, server, upstream):
     assert stack.locator("[data-stack-position]").inner_text() == "plane 4 of 5"
     shot(page, "morphology-image-stack-zoomed", "[data-image-stack]")
 
+    page.keyboard.press("ArrowRight")  # the last plane: listed, but the upstream cannot give it
+    assert stack.locator("[data-stack-position]").inner_text() == "plane 5 of 5"
+    wait_until(page, "document.querySelector('[data-image-stack]').dataset.imageState === 'unavailable'")
+    assert "cannot show this image of Allen's" in stack.locator("[data-image-unavailable]").inner_text()
+    assert page.is_disabled('[data-stack-step="1"]')
+    shot(page, "morphology-image-stack-unavailable", "[data-image-stack]")
+    page.keyboard.press("ArrowLeft")
+    wait_until(page, "document.querySelector('[data-image-stack]').dataset.imageState === 'shown'")
+    assert stack.locator("[data-image-unavailable]").count() == 0
+
     # Every picture came through the upstream once per image and parameter set.
     asked = {(path.rsplit("/", 1)[-1], params.get("downsample")) for path, params in upstream.requests}
-    assert {(str(PLANES[2]), "1"), (str(PLANES[2]), "0"), (str(PLANES[3]), "0")} <= asked
+    assert {(str(PLANES[2]), "1"), (str(PLANES[2]), "0"), (str(PLANES[3]), "0"), (str(PLANES[4]), "0")} <= asked
     assert len(upstream.requests) == len(asked)
     assert page.errors == []

@@ -4,6 +4,7 @@ The demo set holds no image records, so the rows here are synthetic (factories),
 """
 
 import json
+import xml.etree.ElementTree as ET
 
 import pytest
 
@@ -96,3 +97,17 @@ def test_image_models_describe_their_fields_and_associations(client):
     }
     projection = json.loads(client.get("/api/v2/data/ProjectionImage.json").content)
     assert projection["msg"][0]["DataDescription"]["ProjectionImage"]["table"] == "projection_images"
+
+
+def test_image_records_in_xml_and_csv(client):
+    plane = SubImageFactory(data_set=SectionDataSetFactory(specimen_id=CELL), section_number=7)
+    q = f"model::SubImage,rma::criteria,data_set[specimen_id$eq{CELL}]"
+    xml = client.get("/api/v2/data/query.xml", {"q": q})
+    assert xml.status_code == 200
+    root = ET.fromstring(xml.content)
+    assert root.get("total_rows") == "1"
+    assert root.find("sub-images/sub-image/id").text == str(plane.id)
+    assert root.find("sub-images/sub-image/section-number").text == "7"
+    csv_text = client.get("/api/v2/data/query.csv", {"q": q}).content.decode()
+    header, row = csv_text.splitlines()
+    assert "section_number" in header.split(",") and str(plane.id) in row.split(",")
