@@ -14,12 +14,13 @@ Our own drawings of an SWC have their own URL (``/swc_projection/<SWC file id>/<
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 from django.conf import settings
 from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponsePermanentRedirect
 from django.urls import reverse
 from django.utils.cache import get_conditional_response, patch_cache_control
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from celltypes.atlas import filestore
 from celltypes.atlas.selectors.images import image_get
@@ -41,7 +42,7 @@ def _error(message: str, status: int) -> HttpResponse:
     return HttpResponse(json_renderer.error(message), status=status, content_type="application/json")
 
 
-@require_GET
+@require_safe
 def section_image_download(request: HttpRequest, image_id: int) -> HttpResponse:
     """Allen's SectionImage download service (also the old URL of our SWC drawings: redirected)."""
     if image_get(image_id=image_id) is None and "view" in request.GET:
@@ -51,7 +52,7 @@ def section_image_download(request: HttpRequest, image_id: int) -> HttpResponse:
     return _image_download(request, "section_image_download", image_id)
 
 
-@require_GET
+@require_safe
 def image_download(request: HttpRequest, image_id: int) -> HttpResponse:
     """Allen's image download service for any SubImage."""
     return _image_download(request, "image_download", image_id)
@@ -97,7 +98,7 @@ def _image_download(request: HttpRequest, service: str, image_id: int) -> HttpRe
     return _image_response(request, path, image_id)
 
 
-def _image_response(request: HttpRequest, path, image_id: int) -> HttpResponse:
+def _image_response(request: HttpRequest, path: Path, image_id: int) -> HttpResponse:
     fh, _, sha256 = filestore.open_with_sha256(path)
     etag = f'"{sha256}"'
     not_modified = get_conditional_response(request, etag=etag)

@@ -161,3 +161,11 @@ def test_an_image_id_is_never_taken_for_one_of_our_swc_drawings(client, settings
         response = client.get(f"/api/v2/section_image_download/{swc_file_id}")
         assert response.status_code == 200 and body(response) == JPEG
     shutil.rmtree(image_fetch.image_folder(swc_file_id))
+
+
+def test_head_answers_like_get_without_the_body(client, upstream):
+    plane = SubImageFactory()
+    upstream.images[plane.id] = JPEG
+    head = client.head(f"/api/v2/image_download/{plane.id}")
+    assert head.status_code == 200 and head["Content-Type"] == "image/jpeg" and body(head) == b""
+    assert client.post(f"/api/v2/image_download/{plane.id}").status_code == 405
