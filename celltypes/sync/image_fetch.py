@@ -1,9 +1,10 @@
 """Allen's images (SubImage, ProjectionImage) fetched through from the upstream's image download services.
 
 The pixels are not part of the mirror: the first request for an image, with a given set of Allen's image
-parameters (``downsample``, ``quality``, the ``top``/``left``/``width``/``height`` region, ``view``/``expression``,
-``range``), fetches it from ``CELLTYPES_UPSTREAM`` once (one fetch at a time per image and parameter set, within
-a deadline, temp-then-rename, checked to be a JPEG or PNG); later requests are answered from the copy under
+parameters (``downsample``, ``quality``, the ``top``/``left``/``width``/``height`` region, ``view``, and the
+others Allen's services document: INTEGER_PARAMETERS, BOOLEAN_PARAMETERS, LIST_PARAMETERS), fetches it from
+``CELLTYPES_UPSTREAM`` once (one fetch at a time per image and parameter set, within a deadline,
+temp-then-rename, checked to be a JPEG or PNG); later requests are answered from the copy under
 ``derived/images/<image id>/``. At most ``CELLTYPES_IMAGE_VARIANTS_MAX`` parameter sets are kept per image (the
 least recently served go first), and one image may not exceed ``CELLTYPES_IMAGE_MAX_BYTES``.
 """
@@ -28,7 +29,8 @@ log = logging.getLogger(__name__)
 # Allen's two image download services (the SectionImage one, and the newer one for any SubImage).
 SERVICES = ("section_image_download", "image_download")
 VIEWS = ("expression", "projection", "tumor_feature_annotation", "tumor_feature_boundary")
-# Allen's parameter -> (smallest, largest) accepted integer.
+# Allen's parameters, as its image download services document them (all optional): integers with the
+# (smallest, largest) value taken; true/false switches; comma lists of numbers with their (fewest, most) items.
 INTEGER_PARAMETERS = {
     "downsample": (0, 16),
     "quality": (0, 100),
@@ -36,8 +38,18 @@ INTEGER_PARAMETERS = {
     "left": (0, 1_000_000),
     "width": (1, 1_000_000),
     "height": (1, 1_000_000),
+    "atlas": (0, 10**15),
 }
-_RANGE = re.compile(r"^\d{1,5}(,\d{1,5}){5}$")
+BOOLEAN_PARAMETERS = (
+    "expression",
+    "annotation",
+    "projection",
+    "downsample_dimensions",
+    "tumor_feature_annotation",
+    "tumor_feature_boundary",
+)
+LIST_PARAMETERS = {"range": (6, 6), "rgb": (1, 8), "contrast": (1, 8), "colormap": (1, 8)}
+_NUMBER = re.compile(r"^-?\d{1,9}(\.\d{1,9})?$")
 IMAGE_SIGNATURES = {b"\xff\xd8\xff": "image/jpeg", b"\x89PNG\r\n\x1a\n": "image/png"}
 
 
@@ -67,31 +79,37 @@ class ImageRequest:
 def image_request_parse(service: str, image_id: int, query: dict[str, str]) -> ImageRequest:
     """The ImageRequest for Allen's query parameters; ImageParameterError for a value Allen's service refuses.
 
-    Parameters that do not change the image, or that this server does not pass on, are left out.
+    Parameters Allen's services do not document are left out (not passed on, not part of the cache key).
     """
     params: dict[str, str] = {}
     for name, (smallest, largest) in INTEGER_PARAMETERS.items():
         value = (query.get(name) or "").strip()
         if not value:
             continue
-        if not value.isdigit() or len(value) > 7 or not smallest <= int(value) <= largest:
+        if not value.isdigit() or len(value) > 16 or not smallest <= int(value) <= largest:
             raise ImageParameterError(f"{name} must be a whole number from {smallest} to {largest}, not {value!r}")
         params[name] = str(int(value))
+    for name in BOOLEAN_PARAMETERS:
+        value = (query.get(name) or "").strip().lower()
+        if not value:
+            continue
+        if value not in ("true", "false"):
+            raise ImageParameterError(f"{name} must be true or false, not {value!r}")
+        params[name] = value
+    for name, (fewest, most) in LIST_PARAMETERS.items():
+        value = (query.get(name) or "").strip()
+        if not value:
+            continue
+        items = value.split(",")
+        if not fewest <= len(items) <= most or not all(_NUMBER.match(item) for item in items):
+            count = f"{fewest}" if fewest == most else f"{fewest} to {most}"
+            raise ImageParameterError(f"{name} must be {count} comma-separated numbers, not {value!r}")
+        params[name] = value
     view = (query.get("view") or "").strip().lower()
     if view:
         if view not in VIEWS:
             raise ImageParameterError(f"view must be one of {', '.join(VIEWS)}, not {view!r}")
         params["view"] = view
-    expression = (query.get("expression") or "").strip().lower()
-    if expression:
-        if expression not in ("true", "false"):
-            raise ImageParameterError(f"expression must be true or false, not {expression!r}")
-        params["expression"] = expression
-    range_ = (query.get("range") or "").strip()
-    if range_:
-        if not _RANGE.match(range_):
-            raise ImageParameterError(f"range must be six whole numbers r0,r1,g0,g1,b0,b1, not {range_!r}")
-        params["range"] = range_
     return ImageRequest(service, image_id, tuple(sorted(params.items())))
 
 

@@ -41,7 +41,8 @@ def envelope(response) -> dict:
 def test_first_request_fetches_with_allens_parameters_then_serves_the_copy(client, upstream):
     plane = SubImageFactory()
     upstream.images[plane.id] = JPEG
-    query = {"downsample": "2", "quality": "50", "top": "8", "left": "16", "width": "32", "height": "24", "x": "9"}
+    region = {"top": "8", "left": "16", "width": "32", "height": "24"}
+    query = {"downsample": "2", "quality": "50", **region, "range": "0,923,0,987,0,4095", "x": "9"}
     first = client.get(f"/api/v2/section_image_download/{plane.id}", query)
     assert first.status_code == 200 and first["Content-Type"] == "image/jpeg"
     assert body(first) == JPEG
@@ -50,7 +51,7 @@ def test_first_request_fetches_with_allens_parameters_then_serves_the_copy(clien
     assert upstream.requests == [
         (
             f"/api/v2/section_image_download/{plane.id}",
-            {"downsample": "2", "quality": "50", "top": "8", "left": "16", "width": "32", "height": "24"},
+            {"downsample": "2", "quality": "50", **region, "range": "0,923,0,987,0,4095"},
         )
     ]
     again = client.get(f"/api/v2/section_image_download/{plane.id}", query)
@@ -109,7 +110,10 @@ def test_concurrent_first_requests_fetch_once(client, upstream):
         ({"top": "1e3"}, "top must be a whole number"),
         ({"view": "xy"}, "view must be one of expression, projection"),
         ({"expression": "maybe"}, "expression must be true or false"),
-        ({"range": "0,1,2"}, "range must be six whole numbers"),
+        ({"range": "0,1,2"}, "range must be 6 comma-separated numbers"),
+        ({"rgb": "a,b"}, "rgb must be 1 to 8 comma-separated numbers"),
+        ({"atlas": "x"}, "atlas must be a whole number"),
+        ({"downsample_dimensions": "yes"}, "downsample_dimensions must be true or false"),
     ],
 )
 def test_parameters_allens_service_refuses_are_a_400(client, upstream, query, fragment):
