@@ -82,6 +82,7 @@ MODELS: dict[str, type[dj.Model]] = {
     "SpecimenTag": m.SpecimenTag,
     "Structure": m.Structure,
     "SubImage": m.SubImage,
+    "SectionImage": m.SubImage,  # Allen's SectionImage is a kind of SubImage (same table); the SDK queries it
     "TransgenicLine": m.TransgenicLine,
     "WellKnownFile": m.WellKnownFile,
     "WellKnownFileType": m.WellKnownFileType,
@@ -140,6 +141,8 @@ ASSOCIATIONS: list[tuple[str, str, str, str, bool]] = [
     ("SectionDataSet", "sub_images", "SubImage", "sub_images", True),
     ("SubImage", "data_set", "SectionDataSet", "data_set", False),
     ("SubImage", "specimen", "Specimen", "specimen", False),
+    ("SectionImage", "data_set", "SectionDataSet", "data_set", False),
+    ("SectionImage", "specimen", "Specimen", "specimen", False),
     ("ProjectionImage", "data_set", "SectionDataSet", "data_set", False),
     ("ProjectionImage", "specimen", "Specimen", "specimen", False),
 ]

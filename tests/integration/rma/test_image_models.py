@@ -111,3 +111,12 @@ def test_image_records_in_xml_and_csv(client):
     csv_text = client.get("/api/v2/data/query.csv", {"q": q}).content.decode()
     header, row = csv_text.splitlines()
     assert "section_number" in header.split(",") and str(plane.id) in row.split(",")
+
+
+def test_section_image_is_the_sdks_name_for_the_planes_of_a_data_set(client):
+    """ImageDownloadApi.section_image_query: model::SectionImage,rma::criteria,[data_set_id$eq<id>]."""
+    data_set = SectionDataSetFactory(specimen_id=CELL)
+    planes = SubImageFactory.create_batch(2, data_set=data_set)
+    q = f"model::SectionImage,rma::criteria,[data_set_id$eq{data_set.id}]"
+    body = query(client, f"{q},rma::options[num_rows$eqall]")
+    assert [row["id"] for row in body["msg"]] == [p.id for p in planes] and set(body["msg"][0]) == SUB_IMAGE_KEYS
