@@ -15,63 +15,28 @@ import pytest
 
 from tests.browser.conftest import wait_until
 from tests.support.demo_server import EAGER_CELERY, build_demo_database, demo_env, demo_server
-from tests.support.image_upstream import ImageUpstream, image_upstream
-from tests.support.synthetic_jpeg import synthetic_jpeg
+from tests.support.image_upstream import (
+    PLANES,
+    PROJECTIONS,
+    WIDTH,
+    ImageUpstream,
+    image_upstream,
+    synthetic_cell_images,
+    synthetic_image_records,
+)
 
 pytestmark = pytest.mark.browser
 
 REPO = Path(__file__).resolve().parents[2]
 SCREENSHOTS = REPO / "var" / "screenshots"
 DRAWN = 488683425  # its SWC is held: drawn here, no images of Allen's listed
-IMAGED = 464198958  # given synthetic image records below
-DATA_SET = 995_000_000_001
-PROJECTIONS = {995_000_000_101: "Minimum Intensity Projection (synthetic)", 995_000_000_102: "Maximum (synthetic)"}
-PLANES = [995_000_000_201 + n for n in range(5)]
-WIDTH, HEIGHT = 640, 480
-
-
-def _disc(centre_x: int, centre_y: int, radius: float, inside: int, outside: int):
-    def shade(bx: int, by: int) -> int:
-        return inside if (bx - centre_x) ** 2 + (by - centre_y) ** 2 <= radius**2 else outside
-
-    return shade
-
-
-def _images(stub: ImageUpstream) -> None:
-    """Synthetic JPEGs: a dark disc on light ground (minimum projection), its negative (maximum), and five planes
-    whose disc grows, so stepping through the stack is visible."""
-    stub.images[995_000_000_101] = synthetic_jpeg(WIDTH, HEIGHT, _disc(40, 30, 18, 40, 225))
-    stub.images[995_000_000_102] = synthetic_jpeg(WIDTH, HEIGHT, _disc(40, 30, 18, 230, 20))
-    for n, plane in enumerate(PLANES[:-1]):  # the last plane is listed but the upstream cannot give it
-        stub.images[plane] = synthetic_jpeg(WIDTH, HEIGHT, _disc(40, 30, 4 + 4 * n, 60, 210 - 10 * n))
-
-
-def _records(env: dict[str, str]) -> None:
-    import sqlite3
-
-    with sqlite3.connect(env["DATABASE_URL"].removeprefix("sqlite:///")) as db:
-        db.execute(
-            "INSERT INTO data_sets (id, name, specimen_id, failed, delegate, expression) VALUES (?, ?, ?, 0, 0, 0)",
-            (DATA_SET, "synthetic image stack", IMAGED),
-        )
-        columns = "id, annotated, failed, image_type, width, height, image_width, image_height, section_number"
-        for image_id, image_type in PROJECTIONS.items():
-            db.execute(
-                f"INSERT INTO projection_images ({columns}, specimen_id, data_set_id) "
-                "VALUES (?, 0, 0, ?, ?, ?, ?, ?, NULL, ?, ?)",
-                (image_id, image_type, WIDTH, HEIGHT, WIDTH, HEIGHT, IMAGED, DATA_SET),
-            )
-        for n, plane in enumerate(PLANES):
-            db.execute(
-                f"INSERT INTO sub_images ({columns}, data_set_id) VALUES (?, 0, 0, 'Primary', ?, ?, ?, ?, ?, ?)",
-                (plane, WIDTH, HEIGHT, WIDTH, HEIGHT, 100 + n, DATA_SET),
-            )
+IMAGED = 464198958  # given synthetic image records (tests/support/image_upstream.py)
 
 
 @pytest.fixture(scope="module")
 def upstream() -> Iterator[ImageUpstream]:
     with image_upstream() as stub:
-        _images(stub)
+        synthetic_cell_images(stub)
         yield stub
 
 
@@ -80,7 +45,7 @@ def server(tmp_path_factory, upstream) -> Iterator[str]:
     root = tmp_path_factory.mktemp("browser-morphology-images")
     env = demo_env(root, **EAGER_CELERY)
     build_demo_database(env)
-    _records(env)
+    synthetic_image_records(env["DATABASE_URL"].removeprefix("sqlite:///"), IMAGED)
     with demo_server(root, CELLTYPES_UPSTREAM=upstream.url, **EAGER_CELERY) as live:
         yield live.url
 

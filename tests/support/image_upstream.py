@@ -75,3 +75,54 @@ def image_upstream() -> Iterator[ImageUpstream]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+# --- a synthetic cell with images, for the live-server tests (browser, AllenSDK) ---------------------------------
+DATA_SET = 995_000_000_001
+PROJECTIONS = {995_000_000_101: "Minimum Intensity Projection (synthetic)", 995_000_000_102: "Maximum (synthetic)"}
+PLANES = [995_000_000_201 + n for n in range(5)]
+WIDTH, HEIGHT = 640, 480
+
+
+def _disc(centre_x: int, centre_y: int, radius: float, inside: int, outside: int):
+    def shade(bx: int, by: int) -> int:
+        return inside if (bx - centre_x) ** 2 + (by - centre_y) ** 2 <= radius**2 else outside
+
+    return shade
+
+
+def synthetic_cell_images(stub: ImageUpstream) -> None:
+    """Synthetic JPEGs: a dark disc on light ground (the minimum projection), its negative (the maximum), and the
+    planes, whose disc grows so that stepping through the stack shows; the last plane is listed in the records but
+    the upstream cannot give it."""
+    from tests.support.synthetic_jpeg import synthetic_jpeg
+
+    minimum, maximum = PROJECTIONS
+    stub.images[minimum] = synthetic_jpeg(WIDTH, HEIGHT, _disc(40, 30, 18, 40, 225))
+    stub.images[maximum] = synthetic_jpeg(WIDTH, HEIGHT, _disc(40, 30, 18, 230, 20))
+    for n, plane in enumerate(PLANES[:-1]):
+        stub.images[plane] = synthetic_jpeg(WIDTH, HEIGHT, _disc(40, 30, 4 + 4 * n, 60, 210 - 10 * n))
+
+
+def synthetic_image_records(db_path: str, specimen_id: int) -> None:
+    """Write the synthetic data set, projection images and planes (sections 100-104) of `specimen_id` into the
+    SQLite database of a throwaway server, before it starts."""
+    import sqlite3
+
+    with sqlite3.connect(db_path) as db:
+        db.execute(
+            "INSERT INTO data_sets (id, name, specimen_id, failed, delegate, expression) VALUES (?, ?, ?, 0, 0, 0)",
+            (DATA_SET, "synthetic image stack", specimen_id),
+        )
+        columns = "id, annotated, failed, image_type, width, height, image_width, image_height, section_number"
+        for image_id, image_type in PROJECTIONS.items():
+            db.execute(
+                f"INSERT INTO projection_images ({columns}, specimen_id, data_set_id) "
+                "VALUES (?, 0, 0, ?, ?, ?, ?, ?, NULL, ?, ?)",
+                (image_id, image_type, WIDTH, HEIGHT, WIDTH, HEIGHT, specimen_id, DATA_SET),
+            )
+        for n, plane in enumerate(PLANES):
+            db.execute(
+                f"INSERT INTO sub_images ({columns}, data_set_id) VALUES (?, 0, 0, 'Primary', ?, ?, ?, ?, ?, ?)",
+                (plane, WIDTH, HEIGHT, WIDTH, HEIGHT, 100 + n, DATA_SET),
+            )
