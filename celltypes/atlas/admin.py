@@ -67,5 +67,8 @@ for model in (
     m.NeuronalModelRun,
     m.WellKnownFileType,
     m.ComputedMorphology,
+    m.SectionDataSet,
+    m.SubImage,
+    m.ProjectionImage,
 ):
     admin.site.register(model, ReadOnlyAdmin)

@@ -1,4 +1,5 @@
-"""Allen's image download services: ``/api/v2/section_image_download/<id>`` and ``/api/v2/image_download/<id>``.
+"""Allen's image download services: ``/api/v2/section_image_download/<id>``, ``/api/v2/image_download/<id>`` and
+``/api/v2/projection_image_download/<id>``.
 
 ``<id>`` is the id of one of Allen's images this copy lists (a SubImage of a cell's stack, or a ProjectionImage).
 The pixels are fetched through from the upstream on first request with Allen's parameters (see
@@ -56,6 +57,12 @@ def section_image_download(request: HttpRequest, image_id: int) -> HttpResponse:
 def image_download(request: HttpRequest, image_id: int) -> HttpResponse:
     """Allen's image download service for any SubImage."""
     return _image_download(request, "image_download", image_id)
+
+
+@require_safe
+def projection_image_download(request: HttpRequest, image_id: int) -> HttpResponse:
+    """Allen's projection image download service (the AllenSDK's ImageDownloadApi.download_projection_image)."""
+    return _image_download(request, "projection_image_download", image_id)
 
 
 def _swc_projection_redirect(request: HttpRequest, swc_file_id: int) -> HttpResponse:

@@ -19,4 +19,9 @@ urlpatterns = [
         name="section-image-download",
     ),
     path("api/v2/image_download/<id:image_id>", image_views.image_download, name="image-download"),
+    path(
+        "api/v2/projection_image_download/<id:image_id>",
+        image_views.projection_image_download,
+        name="projection-image-download",
+    ),
 ]

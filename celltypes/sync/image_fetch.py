@@ -26,8 +26,8 @@ from celltypes.sync.client import UpstreamClient, UpstreamError
 
 log = logging.getLogger(__name__)
 
-# Allen's two image download services (the SectionImage one, and the newer one for any SubImage).
-SERVICES = ("section_image_download", "image_download")
+# Allen's image download services: SectionImage, any SubImage, and the projection service.
+SERVICES = ("section_image_download", "image_download", "projection_image_download")
 VIEWS = ("expression", "projection", "tumor_feature_annotation", "tumor_feature_boundary")
 # Allen's parameters, as its image download services document them (all optional): integers with the
 # (smallest, largest) value taken; true/false switches; comma lists of numbers with their (fewest, most) items.

@@ -65,6 +65,8 @@ out["stack"] = [
 api.download_section_image(PLANE, file_path="plane.jpg", downsample=1, quality=50, range=[0, 923, 0, 987, 0, 4095])
 api.download_image(PROJECTION, file_path="projection.jpg", downsample=2, view="projection", left=8, top=8,
                    width=64, height=64)
+api.download_projection_image(PROJECTION, file_path="projection_service.jpg", downsample=3)
+out["projection_service"] = open("projection_service.jpg", "rb").read().hex()
 out["plane"] = open("plane.jpg", "rb").read().hex()
 out["projection"] = open("projection.jpg", "rb").read().hex()
 try:
@@ -88,6 +90,8 @@ def test_the_sdk_lists_and_downloads_a_cells_images(server, upstream, sdk_python
     assert out["stack"] == [100, 101, 102, 103, 104]
     assert bytes.fromhex(out["plane"]) == upstream.images[PLANES[0]]
     assert bytes.fromhex(out["projection"]) == upstream.images[projection]
+    assert bytes.fromhex(out["projection_service"]) == upstream.images[projection]
+    assert (f"/api/v2/projection_image_download/{projection}", {"downsample": "3"}) in upstream.requests
     assert "502" in out["missing"]  # listed, but the upstream cannot give it: an HTTP error the SDK raises
     assert (
         f"/api/v2/section_image_download/{PLANES[0]}",

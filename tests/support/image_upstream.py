@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-SERVICES = ("/api/v2/section_image_download/", "/api/v2/image_download/")
+SERVICES = ("/api/v2/section_image_download/", "/api/v2/image_download/", "/api/v2/projection_image_download/")
 
 
 @dataclass

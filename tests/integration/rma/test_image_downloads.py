@@ -63,12 +63,13 @@ def test_first_request_fetches_with_allens_parameters_then_serves_the_copy(clien
     assert upstream.requests[-1][1] == {"downsample": "3"}
 
 
-def test_image_download_serves_projection_images_from_its_own_service(client, upstream):
+@pytest.mark.parametrize("service", ["image_download", "projection_image_download"])
+def test_the_other_services_fetch_from_the_same_service_upstream(client, upstream, service):
     projection = ProjectionImageFactory()
     upstream.images[projection.id] = JPEG
-    response = client.get(f"/api/v2/image_download/{projection.id}", {"view": "projection"})
+    response = client.get(f"/api/v2/{service}/{projection.id}", {"view": "projection"})
     assert response.status_code == 200 and body(response) == JPEG
-    assert upstream.requests == [(f"/api/v2/image_download/{projection.id}", {"view": "projection"})]
+    assert upstream.requests == [(f"/api/v2/{service}/{projection.id}", {"view": "projection"})]
 
 
 def test_the_copies_of_one_image_are_bounded(client, upstream, settings):

@@ -23,6 +23,7 @@ ID_ROUTES = [
     "/cell/{}/morphology/preview/xy/fragment",
     "/api/v2/section_image_download/{}",
     "/api/v2/image_download/{}",
+    "/api/v2/projection_image_download/{}",
     "/swc_projection/{}/xy.png",
     "/api/v2/well_known_file_download/{}",
     "/neuronal_model/download/{}",
