@@ -1,5 +1,5 @@
 from .cell_detail import ApiCellTypesSpecimenDetail
-from .ephys import EphysFeature, EphysResult, EphysSweep, HeldTraceWindow
+from .ephys import EphysFeature, EphysResult, EphysSweep, HeldTraceWindow, LabRecording
 from .files import WellKnownFile, WellKnownFileType
 from .loading import LoadedRows, MintedId
 from .morphology import ComputedMorphology, CurrentNeuronReconstruction, NeuronReconstruction
@@ -29,6 +29,7 @@ __all__ = [
     "EphysResult",
     "EphysSweep",
     "HeldTraceWindow",
+    "LabRecording",
     "LoadedRows",
     "MintedId",
     "NeuronReconstruction",

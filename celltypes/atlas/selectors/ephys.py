@@ -18,10 +18,11 @@ from django.db.models import QuerySet
 
 from celltypes.atlas import choices, filestore
 from celltypes.atlas.bundled import DEMO_DIR, STIMULUS_ONTOLOGY
-from celltypes.atlas.models import EphysFeature, EphysSweep, HeldTraceWindow, WellKnownFile
+from celltypes.atlas.models import EphysFeature, EphysSweep, HeldTraceWindow, LabRecording, WellKnownFile
 from celltypes.atlas.vocabulary import LONG_SQUARE, VOLTAGE_CLAMP_UNITS
 from celltypes.science.ephys.downsample import DEFAULT_POINTS
 from celltypes.science.ephys.npz_sweeps import NpzSweep, read_npz_sweep
+from celltypes.science.ephys.nwb_sweeps import clamp_arrays
 from celltypes.science.ephys.trace_view import (
     CurrentClampAnalysis,
     analyse_current_clamp,
@@ -45,18 +46,20 @@ class CellEphys:
     files: list[WellKnownFile]
     held_windows: list[HeldTraceWindow] = field(default_factory=list)
     held_nwb: WellKnownFile | None = None  # the NWB file whose bytes the file store holds
+    lab_recording: LabRecording | None = None  # a lab's own upload (never Allen's record)
+    lab_file_held: bool = False  # the store holds the lab recording's bytes, unchanged
 
     @property
     def held_sweep_numbers(self) -> set[int]:
         """Sweeps whose samples can be drawn."""
         numbers = {w.sweep_number for w in self.held_windows}
-        if self.held_nwb is not None:
+        if self.held_nwb is not None or self.lab_file_held:
             numbers |= {s.sweep_number for s in self.sweeps}
         return numbers
 
     @property
     def has_recording(self) -> bool:
-        return bool(self.held_windows) or self.held_nwb is not None
+        return bool(self.held_windows) or self.held_nwb is not None or self.lab_file_held
 
 
 def cell_ephys_get(*, specimen_id: int) -> CellEphys:
@@ -86,13 +89,25 @@ def cell_ephys_get(*, specimen_id: int) -> CellEphys:
         ),
         None,
     )
+    lab = LabRecording.objects.filter(specimen_id=specimen_id).first()
     return CellEphys(
         record=EphysFeature.objects.filter(specimen_id=specimen_id).first(),
         sweeps=sweeps,
         files=files,
         held_windows=list(HeldTraceWindow.objects.filter(specimen_id=specimen_id).order_by("sweep_number")),
         held_nwb=held_nwb,
+        lab_recording=lab,
+        lab_file_held=lab is not None and lab_file_matches(lab),
     )
+
+
+def lab_file_matches(lab: LabRecording) -> bool:
+    """Whether the store holds the lab recording's bytes as imported (size and sha256; hashed once per change)."""
+    path = filestore.lab_recording_path(lab.specimen_id)
+    try:
+        return path.stat().st_size == lab.size and filestore.current_sha256(path) == lab.sha256
+    except FileNotFoundError:
+        return False
 
 
 # --- curves from the sweep table ---------------------------------------------------------------------------------
@@ -155,12 +170,19 @@ def sweep_trace_get(
     if window is not None:
         return _held_window_trace(window, start, end, points)
     ephys = cell_ephys_get(specimen_id=specimen_id)
-    if ephys.held_nwb is None:
+    if ephys.held_nwb is None and not ephys.lab_file_held:
         raise SweepNotHeld(f"no recording of specimen {specimen_id} is held here")
     sweep = next((s for s in ephys.sweeps if s.sweep_number == sweep_number), None)
     if sweep is None:
         raise SweepNotHeld(f"specimen {specimen_id} has no sweep {sweep_number}")
-    return _nwb_trace(ephys.held_nwb, sweep, start, end, points)
+    if ephys.lab_file_held:
+        lab = ephys.lab_recording
+        path, name = filestore.lab_recording_path(lab.specimen_id), lab.file_name
+        provenance = f"Sweep {sweep.sweep_number} of {name}, a lab's own recording uploaded here (not Allen's data)."
+    else:
+        path, name = filestore.well_known_file_path(ephys.held_nwb.id), ephys.held_nwb.file_name
+        provenance = f"Sweep {sweep.sweep_number} of {name}, the whole sweep as the NWB file holds it."
+    return _nwb_trace(path, name, sweep, provenance, start, end, points)
 
 
 @lru_cache(maxsize=TRACE_CACHE_SIZE)
@@ -207,25 +229,22 @@ def _held_window_trace(window: HeldTraceWindow, start, end, points: int) -> dict
     return payload
 
 
-def _nwb_trace(wkf: WellKnownFile, sweep: EphysSweep, start, end, points: int) -> dict:
+def _nwb_trace(path: Path, name: str, sweep: EphysSweep, provenance: str, start, end, points: int) -> dict:
     from celltypes.science.nwb import read_sweep
 
-    path = filestore.well_known_file_path(wkf.id)
     try:
         recorded = read_sweep(path, sweep.sweep_number, STIMULUS_ONTOLOGY)
         stimulus, response = np.asarray(recorded.stimulus), np.asarray(recorded.response)
     except ScienceError as exc:
-        log.warning("NWB file %s, sweep %s unreadable: %s", wkf.pk, sweep.sweep_number, exc)
-        raise SweepNotHeld(f"sweep {sweep.sweep_number} of {wkf.file_name} cannot be read: {exc}") from exc
+        log.warning("NWB file %s, sweep %s unreadable: %s", path, sweep.sweep_number, exc)
+        raise SweepNotHeld(f"sweep {sweep.sweep_number} of {name} cannot be read: {exc}") from exc
     rate = recorded.sampling_rate
     if recorded.stimulus_units == VOLTAGE_CLAMP_UNITS:
         payload = voltage_clamp_view(stimulus * 1e3, response * 1e12, rate, start=start, end=end, points=points)
     else:
-        n = recorded.recorded_samples
-        on = recorded.stimulus_start_time or 0.0
-        off = on + (recorded.stimulus_duration or n / rate - on)
+        arrays = clamp_arrays(recorded)
         payload = current_clamp_view(
-            response[:n] * 1e3, stimulus[:n] * 1e12, rate, on, off, start=start, end=end, points=points
+            arrays.v, arrays.i, rate, arrays.stimulus_start, arrays.stimulus_end, start=start, end=end, points=points
         )
     payload.update(
         sweep_number=sweep.sweep_number,
@@ -234,7 +253,7 @@ def _nwb_trace(wkf: WellKnownFile, sweep: EphysSweep, start, end, points: int) -
         sampling_rate=rate,
         held_start=0.0,
         held_end=round(recorded.num_samples / rate, 6),
-        provenance=f"Sweep {sweep.sweep_number} of {wkf.file_name}, the whole sweep as the NWB file holds it.",
+        provenance=provenance,
         source="nwb",
     )
     return payload
@@ -266,8 +285,9 @@ def held_window_features(window: HeldTraceWindow) -> ComputedSweep | None:
 
 
 def sweeps() -> QuerySet[EphysSweep]:
-    """Every sweep record (the REST API pages and filters it), by specimen and sweep number."""
-    return EphysSweep.objects.order_by("specimen_id", "sweep_number")
+    """Every sweep record of Allen's (the REST API pages and filters it), by specimen and sweep number; a lab's
+    own uploads are not Allen's data and are not listed."""
+    return EphysSweep.objects.exclude(specimen__lab_recording__isnull=False).order_by("specimen_id", "sweep_number")
 
 
 def ephys_features() -> QuerySet[EphysFeature]:

@@ -100,13 +100,14 @@ def sweep_groups(ephys: CellEphys, computed_spikes: dict[int, int] | None = None
     held = ephys.held_sweep_numbers
     boxes: dict[str, list[SweepBox]] = {}
     tabled = set()
+    computed_here = " (computed)" if ephys.lab_recording is not None else ""  # a lab upload's counts are ours
     for s in ephys.sweeps:
         tabled.add(s.sweep_number)
         box = SweepBox(
             number=s.sweep_number,
             stimulus_name=s.stimulus_name or "Unknown",
             amplitude=_amplitude(s.stimulus_absolute_amplitude, s.stimulus_units),
-            spikes=_spikes(s.num_spikes),
+            spikes=_spikes(s.num_spikes) + (computed_here if s.num_spikes is not None else ""),
             qc="",
             held=s.sweep_number in held,
             clamp="voltage" if s.stimulus_units == VOLTAGE_CLAMP_UNITS else "current",
