@@ -23,6 +23,12 @@ urlpatterns = [
     path("cell/<id:specimen_id>/ephys/sweep/<id:sweep_number>.json", ephys_api.sweep_trace, name="cell_sweep_trace"),
     path("cell/<id:specimen_id>/ephys/fetch", ephys_api.nwb_fetch, name="cell_nwb_fetch"),
     path("cell/<id:specimen_id>/ephys/fetch/status", ephys_api.nwb_fetch_status, name="cell_nwb_fetch_status"),
+    path("cell/<id:specimen_id>/ephys/thumbnail.svg", ephys_api.ephys_thumbnail, name="cell_ephys_thumbnail"),
+    path(
+        "cell/<id:specimen_id>/ephys/thumbnail/fragment",
+        ephys_api.ephys_thumbnail_fragment,
+        name="cell_ephys_thumbnail_fragment",
+    ),
     path("cell/<id:specimen_id>/morphology/", cells.cell_detail, {"tab": "morphology"}, name="cell_morphology"),
     path("cell/<id:specimen_id>/models/", cells.cell_detail, {"tab": "models"}, name="cell_models"),
     path("cell/<id:specimen_id>/models/<id:model_id>/run.json", models.model_run, name="model_run"),

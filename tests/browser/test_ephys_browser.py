@@ -191,3 +191,24 @@ def test_a_lab_upload_overlays_its_long_squares_coloured_by_amplitude_with_the_o
     state = drawn(page)
     assert len({n for n in state["names"] if n.startswith("sweep ")}) == 4
     assert page.errors == []
+
+
+def test_the_search_cards_and_the_overview_show_the_trace_thumbnail_drawn_by_the_worker(page, server):
+    """Cards of cells whose recording is held swap in the thumbnail (htmx, drawn by the Celery task, eager here);
+    the others say "no recording held"."""
+    page.goto(f"{server}/cells/?view=cards&q=509881736")
+    page.wait_for_selector('.cell-card [data-ephys-thumb][data-state="ready"] img', timeout=60_000)
+    caption = page.get_attribute(".cell-card [data-ephys-thumb] img", "title")
+    assert caption.startswith("Drawn here from the held 815-2265 ms window") and "sweep 39" in caption
+    assert page.evaluate("document.querySelector('.cell-card [data-ephys-thumb] img').naturalWidth") == 192
+    shot(page, "ephys-thumbnail-card", selector=".cell-card")
+    page.goto(f"{server}/cells/?view=cards")
+    page.wait_for_selector(".cell-card", timeout=60_000)
+    ids = page.evaluate("Array.from(document.querySelectorAll('.cell-card')).map(c => Number(c.dataset.specimenId))")
+    nones = page.locator('.cell-card [data-ephys-thumb][data-state="none"]').count()
+    assert nones == len([i for i in ids if i not in HELD]) > 0
+    page.goto(f"{server}/cell/566517779/")
+    page.wait_for_selector('[data-ephys-thumb][data-state="ready"] img', timeout=60_000)
+    assert "sweep 46" in page.inner_text("[data-ephys-thumb] figcaption")
+    shot(page, "ephys-thumbnail-overview", selector=".glance")
+    assert page.errors == []

@@ -22,7 +22,7 @@ from celltypes.atlas.models import EphysFeature, EphysSweep, HeldTraceWindow, La
 from celltypes.atlas.vocabulary import LONG_SQUARE, VOLTAGE_CLAMP_UNITS
 from celltypes.science.ephys.downsample import DEFAULT_POINTS
 from celltypes.science.ephys.npz_sweeps import NpzSweep, read_npz_sweep
-from celltypes.science.ephys.nwb_sweeps import clamp_arrays
+from celltypes.science.ephys.nwb_sweeps import ClampArrays, clamp_arrays
 from celltypes.science.ephys.trace_view import (
     CurrentClampAnalysis,
     analyse_current_clamp,
@@ -175,12 +175,10 @@ def sweep_trace_get(
     sweep = next((s for s in ephys.sweeps if s.sweep_number == sweep_number), None)
     if sweep is None:
         raise SweepNotHeld(f"specimen {specimen_id} has no sweep {sweep_number}")
+    path, name = held_nwb_path(ephys)
     if ephys.lab_file_held:
-        lab = ephys.lab_recording
-        path, name = filestore.lab_recording_path(lab.specimen_id), lab.file_name
         provenance = f"Sweep {sweep.sweep_number} of {name}, a lab's own recording uploaded here (not Allen's data)."
     else:
-        path, name = filestore.well_known_file_path(ephys.held_nwb.id), ephys.held_nwb.file_name
         provenance = f"Sweep {sweep.sweep_number} of {name}, the whole sweep as the NWB file holds it."
     return _nwb_trace(path, name, sweep, provenance, start, end, points)
 
@@ -257,6 +255,35 @@ def _nwb_trace(path: Path, name: str, sweep: EphysSweep, provenance: str, start,
         source="nwb",
     )
     return payload
+
+
+def held_nwb_path(ephys: CellEphys) -> tuple[Path, str] | None:
+    """(path, file name) of the NWB file whose sweeps are drawn: a lab's upload, else Allen's file held here."""
+    if ephys.lab_file_held:
+        return filestore.lab_recording_path(ephys.lab_recording.specimen_id), ephys.lab_recording.file_name
+    if ephys.held_nwb is not None:
+        return filestore.well_known_file_path(ephys.held_nwb.id), ephys.held_nwb.file_name
+    return None
+
+
+def current_clamp_samples(ephys: CellEphys, sweep_number: int) -> ClampArrays:
+    """The held samples of a current-clamp sweep (a held window: on the window's own clock). Raises SweepNotHeld."""
+    from celltypes.science.nwb import read_sweep
+
+    window = next((w for w in ephys.held_windows if w.sweep_number == sweep_number), None)
+    try:
+        if window is not None:
+            held = read_npz_sweep(held_window_path(window))
+            return ClampArrays(held.v, held.i, held.sampling_rate, held.stimulus_start, held.stimulus_end)
+        found = held_nwb_path(ephys)
+        if found is None or sweep_number not in ephys.held_sweep_numbers:
+            raise SweepNotHeld(f"no samples of sweep {sweep_number} are held here")
+        recorded = read_sweep(found[0], sweep_number, STIMULUS_ONTOLOGY)
+        if recorded.stimulus_units == VOLTAGE_CLAMP_UNITS:
+            raise SweepNotHeld(f"sweep {sweep_number} is a voltage-clamp sweep")
+        return clamp_arrays(recorded)
+    except (ScienceError, OSError) as exc:
+        raise SweepNotHeld(f"sweep {sweep_number} cannot be read: {exc}") from exc
 
 
 @dataclass(frozen=True)

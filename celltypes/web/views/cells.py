@@ -11,6 +11,7 @@ from django.views.decorators.http import require_GET
 
 from celltypes.atlas.selectors.cells import cell_get, soma_depth_get
 from celltypes.atlas.selectors.ephys import cell_ephys_get
+from celltypes.atlas.selectors.ephys_thumbnails import specimens_with_recording
 from celltypes.atlas.selectors.models import cell_models_get
 from celltypes.atlas.selectors.morphology import cell_morphology_get
 from celltypes.atlas.services.morphology import computed_morphology_request
@@ -42,7 +43,9 @@ def cell_detail(request: HtmxHttpRequest, specimen_id: int, tab: str = "overview
         "back": back,
         "back_url": reverse("web:cell_search") + (f"?{back}" if back else ""),
     }
-    if tab == "ephys":
+    if tab == "overview":
+        context["recording_held"] = bool(specimens_with_recording([specimen_id]))
+    elif tab == "ephys":
         trace_url = reverse("web:cell_sweep_trace", args=[specimen_id, 0]).replace("/0.json", "/{n}.json")
         ephys = cell_ephys_get(specimen_id=specimen_id)
         context["ephys"] = presenters.ephys_tab(ephys, specimen_id, trace_url)
