@@ -21,6 +21,11 @@ urlpatterns = [
     path("cell/<id:specimen_id>/", cells.cell_detail, {"tab": "overview"}, name="cell_detail"),
     path("cell/<id:specimen_id>/ephys/", cells.cell_detail, {"tab": "ephys"}, name="cell_ephys"),
     path("cell/<id:specimen_id>/ephys/sweep/<id:sweep_number>.json", ephys_api.sweep_trace, name="cell_sweep_trace"),
+    path(
+        "cell/<id:specimen_id>/ephys/sweep/<id:sweep_number>/analysis.json",
+        ephys_api.sweep_analysis,
+        name="cell_sweep_analysis",
+    ),
     path("cell/<id:specimen_id>/ephys/fetch", ephys_api.nwb_fetch, name="cell_nwb_fetch"),
     path("cell/<id:specimen_id>/ephys/fetch/status", ephys_api.nwb_fetch_status, name="cell_nwb_fetch_status"),
     path("cell/<id:specimen_id>/ephys/thumbnail.svg", ephys_api.ephys_thumbnail, name="cell_ephys_thumbnail"),

@@ -160,9 +160,10 @@ def test_the_tab_swapped_in_by_htmx_draws_the_sweep(page, server):
 
 
 def test_a_lab_upload_overlays_its_long_squares_coloured_by_amplitude_with_the_overlay_in_the_url(page, live):
-    """A SYNTHETIC lab recording imported with manage.py import_nwb: "Overlay all" draws its four Long Square
-    sweeps at once, each coloured by its amplitude, the overlay in the URL (a reload shows the same)."""
-    nwb = write_synthetic_nwb2(live.root / "synthetic_lab_cell.nwb")
+    """A SYNTHETIC lab recording at 200 kHz imported with manage.py import_nwb: "Overlay all" draws its four Long
+    Square sweeps at once, each coloured by its amplitude, the overlay in the URL (a reload shows the same). Each
+    sweep (290,000 samples) is drawn before its spikes are found; their markers follow."""
+    nwb = write_synthetic_nwb2(live.root / "synthetic_lab_cell.nwb", rate=200_000.0)
     done = subprocess.run(
         [sys.executable, "manage.py", "import_nwb", str(nwb), "--name", "synthetic lab cell"],
         cwd=REPO, env=demo_env(live.root), capture_output=True, text=True, timeout=120,
@@ -172,7 +173,7 @@ def test_a_lab_upload_overlays_its_long_squares_coloured_by_amplitude_with_the_o
     page.goto(f"{live.url}/cell/{specimen}/ephys/")
     drawn(page)
     page.click('[data-overlay="Long Square"]')
-    state = drawn(page)
+    state = drawn(page, analysis="done")
     assert page.url.endswith(f"/cell/{specimen}/ephys/?sweeps=0,1,2,3") or "sweeps=0%2C1%2C2%2C3" in page.url
     lines = page.evaluate(
         f"""Array.from(document.querySelector('{PLOT}').data).filter(t => t.mode === 'lines' && t.yaxis === 'y')
@@ -188,7 +189,7 @@ def test_a_lab_upload_overlays_its_long_squares_coloured_by_amplitude_with_the_o
     shot(page, "ephys-lab-upload-overlay", selector=BROWSER)
 
     page.reload()  # the link alone shows the same overlay
-    state = drawn(page)
+    state = drawn(page, analysis="done")
     assert len({n for n in state["names"] if n.startswith("sweep ")}) == 4
     assert page.errors == []
 

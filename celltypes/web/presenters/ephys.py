@@ -158,7 +158,7 @@ def feature_comparisons(computed: ComputedSweep | None, record: Model | None) ->
     return rows
 
 
-def ephys_tab(ephys: CellEphys, specimen_id: int, trace_url: str) -> EphysTab:
+def ephys_tab(ephys: CellEphys, specimen_id: int, trace_url: str, analysis_url: str = "") -> EphysTab:
     computed = [held_window_features(w) for w in ephys.held_windows]
     readable = [c for c in computed if c is not None]
     groups = sweep_groups(ephys, {c.window.sweep_number: int(c.sweep["num_spikes"]) for c in readable})
@@ -174,6 +174,7 @@ def ephys_tab(ephys: CellEphys, specimen_id: int, trace_url: str) -> EphysTab:
         plot_config={
             "specimen": specimen_id,
             "trace_url": trace_url,
+            "analysis_url": analysis_url,
             "default_sweep": first_held,
             "groups": {g.name: g.held_numbers for g in groups},
             "fi": [[p.amplitude, p.value, p.sweep_number] for p in curves.fi],

@@ -47,8 +47,9 @@ def cell_detail(request: HtmxHttpRequest, specimen_id: int, tab: str = "overview
         context["recording_held"] = bool(specimens_with_recording([specimen_id]))
     elif tab == "ephys":
         trace_url = reverse("web:cell_sweep_trace", args=[specimen_id, 0]).replace("/0.json", "/{n}.json")
+        analysis_url = reverse("web:cell_sweep_analysis", args=[specimen_id, 0]).replace("/0/", "/{n}/")
         ephys = cell_ephys_get(specimen_id=specimen_id)
-        context["ephys"] = presenters.ephys_tab(ephys, specimen_id, trace_url)
+        context["ephys"] = presenters.ephys_tab(ephys, specimen_id, trace_url, analysis_url)
         context["nwb_fetch"] = nwb_fetch_state(ephys)
     elif tab == "morphology":
         morphology = cell_morphology_get(specimen_id=specimen_id)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import math
 
+import orjson
 from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -25,7 +26,7 @@ from django.utils.cache import patch_cache_control
 from django.views.decorators.http import require_GET, require_POST
 
 from celltypes.atlas import choices
-from celltypes.atlas.selectors.ephys import SweepNotHeld, cell_ephys_get, sweep_trace_get
+from celltypes.atlas.selectors.ephys import SweepNotHeld, cell_ephys_get, sweep_analysis_get, sweep_trace_get
 from celltypes.atlas.selectors.ephys_thumbnails import ephys_thumbnail_plan, ephys_thumbnail_plan_get
 from celltypes.atlas.selectors.morphology import PreviewState
 from celltypes.atlas.services.ephys_thumbnails import ephys_thumbnail_request
@@ -72,9 +73,27 @@ def sweep_trace(request: HttpRequest, specimen_id: int, sweep_number: int) -> Js
         return JsonResponse({"error": "not held", "detail": str(exc)}, status=404)
     except ValueError as exc:
         return JsonResponse({"error": "bad request", "detail": str(exc)}, status=400)
-    response = JsonResponse(payload)
+    return _json(payload)
+
+
+def _json(payload: dict) -> HttpResponse:
+    """orjson: a first paint's 12,000 numbers are encoded in about a millisecond (json.dumps: ~10 ms)."""
+    response = HttpResponse(orjson.dumps(payload, option=orjson.OPT_SERIALIZE_NUMPY), content_type="application/json")
     response["Cache-Control"] = "private, max-age=300"
     return response
+
+
+@require_GET
+def sweep_analysis(request: HttpRequest, specimen_id: int, sweep_number: int) -> JsonResponse:
+    """The spikes, spike table and sweep features of a current-clamp sweep: the follow-up of a first paint that
+    said ``"analysis": "to follow"`` (a long sweep is drawn before its spikes are found)."""
+    try:
+        payload = sweep_analysis_get(specimen_id=specimen_id, sweep_number=sweep_number)
+    except SweepNotHeld as exc:
+        return JsonResponse({"error": "not held", "detail": str(exc)}, status=404)
+    except ValueError as exc:
+        return JsonResponse({"error": "bad request", "detail": str(exc)}, status=400)
+    return _json(payload)
 
 
 # --- fetching the cell's NWB file from the upstream ---------------------------------------------------------------

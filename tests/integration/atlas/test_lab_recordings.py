@@ -129,3 +129,28 @@ def test_the_admin_uploads_and_refuses_with_the_reason(client, synthetic_nwb, tm
     client.post(f"/admin/atlas/labrecording/{record.pk}/delete/", {"post": "yes"})
     assert not Specimen.objects.filter(id=record.specimen_id).exists()
     assert not EphysSweep.objects.filter(specimen_id=record.specimen_id).exists()
+
+
+def test_a_long_sweep_is_drawn_first_and_its_spikes_follow(client, tmp_path):
+    """A SYNTHETIC upload at 200 kHz (290,000 samples a sweep, above INLINE_ANALYSIS_SAMPLES): the first paint has
+    no spikes yet ("to follow"), analysis.json has them, and from then on the trace carries them."""
+    nwb = write_synthetic_nwb2(tmp_path / "synthetic_200khz.nwb", (130.0,), rate=200_000.0)
+    call_command("import_nwb", str(nwb))
+    specimen = LabRecording.objects.get().specimen_id
+    first = client.get(f"/cell/{specimen}/ephys/sweep/0.json").json()
+    assert (first["analysis"], first["spikes"], first["samples"]) == ("to follow", None, 290_000)
+    assert len(first["t"]) < 6000
+    html = client.get(f"/cell/{specimen}/ephys/").content.decode()
+    assert f'"analysis_url": "/cell/{specimen}/ephys/sweep/{{n}}/analysis.json"' in html
+    found = client.get(f"/cell/{specimen}/ephys/sweep/0/analysis.json").json()
+    assert len(found["spikes"]) == synthetic_spike_counts((130.0,))[0] == 13
+    for spike in found["spikes"]:  # every peak was in the first paint, at its true height
+        assert first["response"][first["t"].index(spike["peak_t"])] == round(spike["peak_v"], 3)
+    again = client.get(f"/cell/{specimen}/ephys/sweep/0.json").json()
+    assert again["analysis"] == "included" and again["spikes"] == found["spikes"]
+
+
+def test_the_analysis_of_a_voltage_clamp_sweep_is_refused(client):
+    specimen = Specimen.objects.get(name="valid_v2_MIES-NWBv2-0655f7e4").id
+    response = client.get(f"/cell/{specimen}/ephys/sweep/0/analysis.json")
+    assert response.status_code == 400 and "never searched" in response.json()["detail"]
