@@ -9,7 +9,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from tests.unit.science.ephys_synthetic import synthetic_onsets, synthetic_step_sweep
+from tests.unit.science.ephys_synthetic import WINDOW, synthetic_onsets, synthetic_step_sweep
 
 SYNTHETIC_AMPLITUDES = (-90.0, 50.0, 90.0, 130.0)  # pA: no spike, no spike, 5 spikes, 13 spikes
 LONG_SQUARE_CODE = "C1LSCOARSE150216_DA_0"  # named "Long Square" by the stimulus ontology
@@ -20,9 +20,15 @@ def synthetic_spike_counts(amplitudes: tuple[float, ...] = SYNTHETIC_AMPLITUDES)
 
 
 def write_synthetic_nwb2(
-    path: Path, amplitudes: tuple[float, ...] = SYNTHETIC_AMPLITUDES, *, rate: float = 50_000.0, clamp: str = "Current"
+    path: Path,
+    amplitudes: tuple[float, ...] = SYNTHETIC_AMPLITUDES,
+    *,
+    rate: float = 50_000.0,
+    seconds: float = WINDOW,
+    clamp: str = "Current",
 ) -> Path:
-    """Write one sweep per amplitude (sweep numbers 0, 1, ...); ``clamp="Voltage"`` marks them voltage clamp."""
+    """Write one sweep per amplitude (sweep numbers 0, 1, ...) of ``seconds`` each; ``clamp="Voltage"`` marks them
+    voltage clamp."""
     with h5py.File(path, "w") as h:
         h.attrs.update(nwb_version="2.5.0", neurodata_type="NWBFile", namespace="core")
         h.create_dataset("identifier", data="synthetic-lab-recording")
@@ -30,7 +36,8 @@ def write_synthetic_nwb2(
         h.create_dataset("session_start_time", data="2026-11-29T12:00:00+00:00")
         h.create_group("general/intracellular_ephys/electrode_0").attrs["neurodata_type"] = "IntracellularElectrode"
         for number, amplitude in enumerate(amplitudes):
-            sweep = synthetic_step_sweep(amplitude, synthetic_onsets(amplitude), rate=rate, seed=number)
+            onsets = synthetic_onsets(amplitude)
+            sweep = synthetic_step_sweep(amplitude, onsets, rate=rate, window=seconds, seed=number)
             series = (
                 ("acquisition/data_{:05d}_AD0", f"{clamp}ClampSeries", sweep.v, "volts", 1e-3),
                 ("stimulus/presentation/data_{:05d}_DA0", f"{clamp}ClampStimulusSeries", sweep.i, "amperes", 1e-12),
