@@ -28,6 +28,8 @@ from celltypes.web.presenters.cells import FeatureValue, ephys_feature_rows
 
 # --- the electrophysiology tab -----------------------------------------------------------------------------------
 
+QC_NOT_HELD = "QC not held"
+
 
 @dataclass(frozen=True)
 class SweepBox:
@@ -37,9 +39,14 @@ class SweepBox:
     stimulus_name: str
     amplitude: str  # with its unit, "" when unknown
     spikes: str  # "3 spikes" (the table's count), "25 spikes (computed)" (a held window's), "spikes —" (unknown)
-    qc: str  # "pass" / "fail", "" when unknown
+    qc: str  # "pass" / "fail", "" when no QC state is held (Allen's sweep table publishes none)
     held: bool
     clamp: str = "current"  # or "voltage" (no spike count)
+
+    @property
+    def qc_label(self) -> str:
+        """What the box says of QC: never a pass or fail that is not held."""
+        return f"QC {self.qc}" if self.qc else QC_NOT_HELD
 
 
 @dataclass(frozen=True)
