@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.browser.conftest import wait_until
-from tests.support.demo_server import DemoServer, demo_env, demo_server
+from tests.support.demo_server import EAGER_CELERY, DemoServer, demo_env, demo_server
 from tests.support.synthetic_nwb import SYNTHETIC_AMPLITUDES, synthetic_spike_counts, write_synthetic_nwb2
 
 pytestmark = pytest.mark.browser
@@ -31,7 +31,7 @@ PLOT = f"{BROWSER} [data-plot]"
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory) -> Iterator[DemoServer]:
-    with demo_server(tmp_path_factory.mktemp("browser-ephys")) as running:
+    with demo_server(tmp_path_factory.mktemp("browser-ephys"), **EAGER_CELERY) as running:  # thumbnails drawn at once
         yield running
 
 
@@ -201,7 +201,9 @@ def test_the_search_cards_and_the_overview_show_the_trace_thumbnail_drawn_by_the
     page.wait_for_selector('.cell-card [data-ephys-thumb][data-state="ready"] img', timeout=60_000)
     caption = page.get_attribute(".cell-card [data-ephys-thumb] img", "title")
     assert caption.startswith("Drawn here from the held 815-2265 ms window") and "sweep 39" in caption
-    assert page.evaluate("document.querySelector('.cell-card [data-ephys-thumb] img').naturalWidth") == 192
+    image = "document.querySelector('.cell-card [data-ephys-thumb] img')"
+    wait_until(page, f"{image}.complete && {image}.naturalWidth > 0", timeout=30_000)
+    assert page.evaluate(f"{image}.naturalWidth") == 192
     shot(page, "ephys-thumbnail-card", selector=".cell-card")
     page.goto(f"{server}/cells/?view=cards")
     page.wait_for_selector(".cell-card", timeout=60_000)
