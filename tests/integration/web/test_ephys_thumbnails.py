@@ -15,7 +15,7 @@ from django.core.management import call_command
 from celltypes.atlas.selectors.ephys_thumbnails import ephys_thumbnail_plan_get, thumbnail_dir
 from celltypes.atlas.services.ephys_thumbnails import THUMBNAIL_TASK
 from celltypes.atlas.tasks import ephys_thumbnail_render_task
-from celltypes.atlas.vocabulary import EPHYS_THUMBNAIL_COLOURS, LONG_SQUARE
+from celltypes.atlas.vocabulary import EPHYS_THUMBNAIL_COLOURS, LONG_SQUARE, SHORT_SQUARE
 from tests.support.synthetic_nwb import write_synthetic_nwb2
 
 pytestmark = pytest.mark.django_db
@@ -105,3 +105,19 @@ def test_a_lab_upload_draws_its_hyperpolarising_rheobase_and_strongest_long_squa
     assert [(s.sweep_number, s.amplitude) for s in plan.sweeps] == [(0, -90.0), (2, 90.0), (3, 130.0)]
     assert "a lab's own recording uploaded here (not Allen's data)" in plan.caption
     assert re.fullmatch(r"sweeps 0, 2, 3 · drawn here", plan.label)
+
+
+def test_a_short_pulse_is_drawn_in_red_over_the_long_squares_in_blue(client, tmp_path, monkeypatch):
+    """A SYNTHETIC upload with a Short Square (800 pA, 3 ms, one spike) beside two Long Squares."""
+    monkeypatch.setattr(ephys_thumbnail_render_task, "delay", lambda *args: ephys_thumbnail_render_task(*args))
+    nwb = write_synthetic_nwb2(tmp_path / "synthetic_short_pulse.nwb", (-90.0, 130.0), short_square=800.0)
+    call_command("import_nwb", str(nwb))
+    from celltypes.atlas.models import LabRecording
+
+    specimen = LabRecording.objects.get().specimen_id
+    html = client.get(f"/cell/{specimen}/ephys/thumbnail/fragment").content.decode()
+    assert "red: Short Square sweep 2 (800 pA)" in html and "blue: Long Square sweep 1 (130 pA)" in html
+    svg = ET.fromstring(b"".join(client.get(f"/cell/{specimen}/ephys/thumbnail.svg").streaming_content))
+    colours = [line.get("stroke") for line in svg.findall(f"{SVG}polyline")]
+    assert colours == [EPHYS_THUMBNAIL_COLOURS[LONG_SQUARE]] * 2 + [EPHYS_THUMBNAIL_COLOURS[SHORT_SQUARE]]
+    shutil.rmtree(thumbnail_dir(specimen), ignore_errors=True)
