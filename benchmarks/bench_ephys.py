@@ -1,4 +1,5 @@
-"""Time spike + sweep feature extraction, ours vs ipfx 2.1.2, plus downsampled-trace time and payload size.
+"""Time spike + sweep feature extraction, ours vs ipfx 2.1.2, and the sweep browser's first paint (server time and
+payload) for a real 1.45 s 50 kHz sweep and a synthetic 10 s 200 kHz one, side by side in one run.
 
 Run from the repository root with the project venv:
 
@@ -30,16 +31,22 @@ import orjson
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from celltypes.science.ephys.downsample import downsample_indexes, trace_payload  # noqa: E402
-from celltypes.science.ephys.spikes import SPIKE_FEATURES, detect_spikes  # noqa: E402
+from celltypes.science.ephys.nwb_sweeps import clamp_arrays  # noqa: E402
+from celltypes.science.ephys.spikes import SPIKE_FEATURES  # noqa: E402
 from celltypes.science.ephys.sweep_features import CurrentClampSweep  # noqa: E402
-from celltypes.science.ephys.trace_view import analyse_current_clamp, current_clamp_view  # noqa: E402
+from celltypes.science.ephys.trace_view import (  # noqa: E402
+    INLINE_ANALYSIS_SAMPLES,
+    analyse_current_clamp,
+    analysis_payload,
+    current_clamp_view,
+)
+from celltypes.science.nwb import read_sweep  # noqa: E402
 from tests.compat.ipfx_client import run_ipfx  # noqa: E402
+from tests.support.synthetic_nwb import write_synthetic_nwb2  # noqa: E402
 from tests.unit.science import ephys_synthetic as synthetic  # noqa: E402
 from tests.unit.science.ephys_real import REAL_SWEEPS, real_clamp_sweep  # noqa: E402
 
 IPFX_PYTHON = Path(os.environ.get("IPFX_VENV", REPO / ".ipfxvenv")) / "bin" / "python"
-POINTS = 4000
 
 
 def timings(fn: Callable[[], object], repeats: int) -> list[float]:
@@ -115,54 +122,51 @@ def main() -> None:
     if ratios:
         print(f"{'median ratio (ipfx / ours)':<49} {statistics.median(ratios):6.1f}  min {min(ratios):.1f}")
 
-    long = synthetic.synthetic_long_sweep()
-    detection = timings(lambda: detect_spikes(long.t, long.v, long.i, long.start, long.end), 3)
-    peaks = detect_spikes(long.t, long.v, long.i, long.start, long.end).peak_index
-    draw = timings(lambda: trace_payload(long.t, long.v, downsample_indexes(long.v, POINTS, peaks)), args.repeats)
-    print(f"\n{len(long.v):,}-sample synthetic sweep (10 s, 200 kHz, {len(peaks)} spikes), median ms:")
-    print(f"  downsample to {POINTS} points keeping every peak + payload lists: {statistics.median(draw) * 1e3:.2f}")
-    print(f"  spike detection (peaks to keep), median of 3:                   {statistics.median(detection) * 1e3:.1f}")
-
-    print(f"\npayload at {POINTS} points (orjson bytes / gzip bytes)")
-    real = cases[f"real {next(iter(REAL_SWEEPS))}"]
-    for label, sweep in (("1.45 s 50 kHz real sweep", real), ("10 s 200 kHz synthetic sweep", long)):
-        keep = peaks if sweep is long else sweep.spikes.peak_index
-        indexes = downsample_indexes(sweep.v, POINTS, keep)
-        body = orjson.dumps(trace_payload(sweep.t, sweep.v, indexes))
-        raw = sweep.v.astype(np.float32).nbytes + sweep.t.astype(np.float32).nbytes
-        sizes = f"{len(body):>8,} B {len(gzip.compress(body)):>8,} B"
-        print(f"  {label:<30} {len(indexes):>5} points {sizes}  (raw float32 t+v {raw:,} B)")
-
-    sweep_json(real, long, args.repeats)
+    first_paint(cases[f"real {next(iter(REAL_SWEEPS))}"], synthetic.synthetic_long_sweep(), args.repeats)
 
 
-def sweep_json(real: CurrentClampSweep, long, repeats: int) -> None:
-    """The sweep browser's JSON (/cell/<id>/ephys/sweep/<n>.json, as trace_view builds it): the first paint
-    (whole sweep, downsampled, with spikes, spike table and sweep features), with the trace's analysis found in
-    the request or already cached (the endpoint caches it per process), and a 100 ms zoom at full resolution."""
-    import json
-
-    print("\nsweep browser JSON (trace_view + json.dumps, as the endpoint answers), median ms / bytes / gzip bytes")
+def first_paint(real: CurrentClampSweep, long, repeats: int) -> None:
+    """The sweep browser's JSON as /cell/<id>/ephys/sweep/<n>.json builds it (trace_view + orjson) from the samples
+    the endpoint keeps per process: the first paint (a trace of at most INLINE_ANALYSIS_SAMPLES with its spikes
+    found in the request, a longer one without them, "to follow"), the follow-up analysis.json, and a 100 ms zoom
+    once analysed. Then the first read of the 2,000,000-sample sweep from an NWB 2 file (before it is cached)."""
+    print(f"\nfirst paint, server side (trace_view + orjson, as the endpoint answers), median of {repeats} runs")
+    print(
+        f"{'sweep':<30} {'samples':>9} {'first paint':>11} {'bytes':>8} {'gzip':>7} {'spikes':>10}"
+        f" {'analysis.json':>13} {'zoom 100 ms':>11}"
+    )
     for label, s in (("1.45 s 50 kHz real sweep", real), ("10 s 200 kHz synthetic sweep", long)):
         rate = 1.0 / (s.t[1] - s.t[0])
-        analysis = analyse_current_clamp(s.v, s.i, rate, s.start, s.end)
-        cases = (
-            ("first paint", {}, None),
-            ("first paint, analysed", {}, analysis),
-            ("100 ms zoom, analysed", {"start": s.start, "end": s.start + 0.1}, analysis),
+        inline = len(s.v) <= INLINE_ANALYSIS_SAMPLES
+
+        def paint(s=s, rate=rate, inline=inline) -> bytes:
+            analysis = analyse_current_clamp(s.v, s.i, rate, s.start, s.end) if inline else None
+            payload = current_clamp_view(s.v, s.i, rate, s.start, s.end, analysis=analysis, analyse=False)
+            return orjson.dumps(payload, option=orjson.OPT_SERIALIZE_NUMPY)
+
+        def follow(s=s, rate=rate) -> bytes:
+            return orjson.dumps(analysis_payload(analyse_current_clamp(s.v, s.i, rate, s.start, s.end)))
+
+        analysed = analyse_current_clamp(s.v, s.i, rate, s.start, s.end)
+
+        def zoom(s=s, rate=rate, analysed=analysed) -> bytes:
+            window = {"start": s.start, "end": s.start + 0.1, "analysis": analysed}
+            return orjson.dumps(current_clamp_view(s.v, s.i, rate, s.start, s.end, **window))
+
+        body = paint()
+        paint_ms = statistics.median(timings(paint, repeats)) * 1e3
+        follow_ms = "—" if inline else f"{statistics.median(timings(follow, max(3, repeats // 3))) * 1e3:.1f} ms"
+        zoom_ms = statistics.median(timings(zoom, repeats)) * 1e3
+        spikes = f"{len(analysed.spikes)} inline" if inline else "to follow"
+        print(
+            f"{label:<30} {len(s.v):>9,} {paint_ms:>8.1f} ms {len(body):>8,} {len(gzip.compress(body)):>7,}"
+            f" {spikes:>10} {follow_ms:>13} {zoom_ms:>8.1f} ms"
         )
-        for view, window, known in cases:
-
-            def build(s=s, rate=rate, window=window, known=known) -> bytes:
-                payload = current_clamp_view(s.v, s.i, rate, s.start, s.end, analysis=known, **window)
-                return json.dumps(payload).encode()
-
-            runs = timings(build, repeats)
-            body = build()
-            print(
-                f"  {label:<30} {view:<22} {statistics.median(runs) * 1e3:8.1f} ms {len(body):>9,} B"
-                f" {len(gzip.compress(body)):>8,} B"
-            )
+    with tempfile.TemporaryDirectory() as work:
+        path = write_synthetic_nwb2(Path(work) / "synthetic_long.nwb", (150.0,), rate=200_000.0, seconds=10.0)
+        read = timings(lambda: clamp_arrays(read_sweep(path, 0, None)), max(3, repeats // 3))
+    median_read = statistics.median(read) * 1e3
+    print(f"first read of that 2,000,000-sample sweep from an NWB 2 file (then cached): {median_read:.1f} ms")
 
 
 if __name__ == "__main__":

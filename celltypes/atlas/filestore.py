@@ -38,6 +38,11 @@ def well_known_file_path(file_id: int) -> Path:
     return data_dir() / "well_known_files" / str(file_id)
 
 
+def lab_recording_path(specimen_id: int) -> Path:
+    """A lab's own NWB recording (LabRecording), never one of Allen's well-known files."""
+    return data_dir() / "lab_recordings" / f"{specimen_id}.nwb"
+
+
 def derived_path(*parts: str) -> Path:
     return data_dir().joinpath("derived", *parts)
 

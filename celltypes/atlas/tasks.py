@@ -5,6 +5,7 @@ import logging
 from celery import shared_task
 
 from celltypes.atlas.selectors.models import cell_protocol_get, held_model_get
+from celltypes.atlas.services.ephys_thumbnails import THUMBNAIL_TASK, ephys_thumbnail_render
 from celltypes.atlas.services.morphology import (
     COMPUTE_TASK,
     RENDER_TASK,
@@ -32,6 +33,13 @@ def morphology_preview_render_task(swc_file_id: int) -> str:
         log.warning("SWC %s cannot be read: %s", swc_file_id, exc)
         return f"error: {exc}"
     return f"rendered {len(paths)} previews"
+
+
+@shared_task(name=THUMBNAIL_TASK, ignore_result=True, soft_time_limit=60, time_limit=90)
+def ephys_thumbnail_render_task(specimen_id: int) -> str:
+    """Draw the trace thumbnail of specimen `specimen_id` from its held sweeps."""
+    path = ephys_thumbnail_render(specimen_id=specimen_id)
+    return f"drawn: {path.name}" if path else "nothing drawn"
 
 
 @shared_task(name=COMPUTE_TASK, ignore_result=True, soft_time_limit=120, time_limit=150)

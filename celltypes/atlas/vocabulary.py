@@ -144,13 +144,14 @@ STIMULUS_UNITS = {"Amps": "pA", "Volts": "mV"}  # Allen's sweep amplitudes: unit
 # --- sweeps and their stimulus groups ----------------------------------------------------------------------------
 
 LONG_SQUARE = "Long Square"
+SHORT_SQUARE = "Short Square"
 # The sweep browser's stimulus groups, in the order the page shows them: each group lists the stimulus names
 # (Allen's sweep table's stimulus_name) it gathers. A name no group lists goes to OTHER_STIMULI.
 STIMULUS_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     (
-        "Short Square",
+        SHORT_SQUARE,
         (
-            "Short Square",
+            SHORT_SQUARE,
             "Short Square - Triple",
             "Short Square - Hold -60mV",
             "Short Square - Hold -70mV",
@@ -191,6 +192,10 @@ EPHYS_AGREEMENT_RTOL = 0.01
 # Voltage-clamp sweeps (their stimulus is a command potential): drawn as command and current, never searched
 # for spikes.
 VOLTAGE_CLAMP_UNITS = "Volts"
+# The card's trace thumbnail (Allen's): the short pulse's response in red, the long squares' in blue; px.
+EPHYS_THUMBNAIL_COLOURS = {SHORT_SQUARE: "#d62828", LONG_SQUARE: "#1f5fbf"}
+EPHYS_THUMBNAIL_SIZE = (192, 96)
+EPHYS_THUMBNAIL_MAX_LONG_SQUARES = 3
 
 # --- comparing computed with published values ------------------------------------------------------------------
 

@@ -14,7 +14,7 @@ from django.db.models import F
 
 from celltypes.rma.limits import IncludedRows
 from celltypes.rma.planner import IncludeNode
-from celltypes.rma.schema import RmaModel
+from celltypes.rma.schema import RmaModel, rma_rows
 
 BATCH = 500
 _PARENT = "_rma_parent_key"  # annotation holding the parent's key on rows reached through a many-to-many table
@@ -83,8 +83,8 @@ def _rows_of(node: IncludeNode) -> dj.QuerySet:
     """The node's model, pruned by its filters (through a subquery, so that joins in them cannot repeat rows)."""
     django_model = node.model.django_model
     if not node.filters:
-        return django_model.objects.all()
-    return django_model.objects.filter(pk__in=django_model.objects.filter(node.filters).values("pk"))
+        return rma_rows(django_model)
+    return rma_rows(django_model).filter(pk__in=django_model.objects.filter(node.filters).values("pk"))
 
 
 def _link(parent_model: type[dj.Model], accessor: str) -> _Link:

@@ -11,7 +11,7 @@ from django.db.models import F, Q, QuerySet
 
 from celltypes.rma.errors import RmaError
 from celltypes.rma.patterns import IPatternMatch, PatternMatch
-from celltypes.rma.schema import RmaAttribute, RmaModel, model_named, schema
+from celltypes.rma.schema import RmaAttribute, RmaModel, model_named, rma_rows, schema
 from celltypes.rma.syntax import Association, Filter, ModelStage, Op, OrderBy, Value, ValueKind
 
 DEFAULT_NUM_ROWS = 50
@@ -65,9 +65,9 @@ def plan(stage: ModelStage) -> Plan:
     for path in stage.criteria:
         _prune_includes(model, model, path, includes)
     django_model = model.django_model
-    queryset = django_model.objects.all()
+    queryset = rma_rows(django_model)
     if root_q:
-        queryset = django_model.objects.filter(pk__in=django_model.objects.filter(root_q).values("pk"))
+        queryset = queryset.filter(pk__in=django_model.objects.filter(root_q).values("pk"))
     options = stage.options
     queryset = queryset.order_by(*_order(model, options.order))
     num_rows = _num_rows(options.num_rows)

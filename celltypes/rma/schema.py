@@ -62,6 +62,20 @@ HIDDEN_FIELDS: dict[type[dj.Model], set[str]] = {
     m.EphysSweep: {"sampling_rate"},
 }
 
+# Rows that are ours and never Allen's record: a lab's own uploads (LabRecording) never reach the RMA API.
+NOT_ALLENS: dict[type[dj.Model], dj.Q] = {
+    m.Specimen: dj.Q(lab_recording__isnull=False),
+    m.EphysSweep: dj.Q(specimen__lab_recording__isnull=False),
+}
+
+
+def rma_rows(django_model: type[dj.Model]) -> dj.QuerySet:
+    """Every row of ``django_model`` an RMA answer may hold."""
+    rows = django_model.objects.all()
+    excluded = NOT_ALLENS.get(django_model)
+    return rows.exclude(excluded) if excluded is not None else rows
+
+
 MODELS: dict[str, type[dj.Model]] = {
     "ApiCellTypesSpecimenDetail": m.ApiCellTypesSpecimenDetail,
     "CellReporter": m.CellReporter,

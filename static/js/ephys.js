@@ -4,7 +4,8 @@
  * by group. A sweep box draws its sweep (shift-click adds it to the plot; "Overlay all" draws every held sweep
  * of a group, coloured by amplitude): response above, stimulus below, one shared time axis, zoomable. The server
  * downsamples; a zoom asks it again for that window, at full resolution when the window is short. Detected
- * spikes are marked (threshold, peak, fast trough) and listed. The chosen sweeps and the zoom window live in
+ * spikes are marked (threshold, peak, fast trough) and listed; a long sweep is drawn first and its spikes follow
+ * (config.analysis_url) when the server has found them. The chosen sweeps and the zoom window live in
  * the URL (?sweeps=39,40&start=1.0&end=1.2), pushed on each choice, so a link shows the same view and
  * back/forward work. The f-I and V-I curves are drawn from the config (Allen's sweep table).
  */
@@ -111,10 +112,38 @@
         });
       }))).then(function (results) {
         if (mine !== request) return;
-        draw(results[0], results.slice(1));
+        var sweeps = results.slice(1);
+        draw(results[0], sweeps);
+        followAnalysis(results[0], sweeps, mine);
       }).catch(function (error) {
         if (mine !== request) return;
         root.dataset.state = "error";
+        status.textContent = String(error.message || error);
+      });
+    }
+
+    /* A long sweep comes first without its spikes ("analysis": "to follow"): ask for them, then draw again. */
+    function followAnalysis(Plotly, sweeps, mine) {
+      var pending = sweeps.filter(function (s) { return s.analysis === "to follow"; });
+      root.dataset.analysis = pending.length ? "pending" : "done";
+      if (!pending.length) return;
+      Promise.all(pending.map(function (s) {
+        var url = config.analysis_url.replace("{n}", String(s.sweep_number));
+        return fetch(url, { headers: { Accept: "application/json" } }).then(function (r) {
+          return r.json().then(function (body) {
+            if (!r.ok) throw new Error(body.detail || "the spikes of sweep " + s.sweep_number + " could not be found");
+            s.spikes = body.spikes;
+            s.spike_columns = body.spike_columns;
+            s.sweep_features = body.sweep_features;
+            s.analysis = "included";
+          });
+        });
+      })).then(function () {
+        if (mine !== request) return;
+        return draw(Plotly, sweeps).then(function () { root.dataset.analysis = "done"; });
+      }).catch(function (error) {
+        if (mine !== request) return;
+        root.dataset.analysis = "error";
         status.textContent = String(error.message || error);
       });
     }
@@ -152,7 +181,9 @@
       if (state.start !== null) layout.xaxis.range = [state.start, state.end];
       else layout.xaxis.autorange = true;
       ignoreRelayout = true;
-      Plotly.react(plot, data, layout, { responsive: true, displaylogo: false }).then(function () {
+      spikeRows(first);
+      testPulse(first);
+      return Plotly.react(plot, data, layout, { responsive: true, displaylogo: false }).then(function () {
         ignoreRelayout = false;
         if (!plot.dataset.wired) {
           plot.dataset.wired = "1";
@@ -162,13 +193,12 @@
         var total = sweeps.reduce(function (a, s) { return a + s.samples; }, 0);
         status.textContent = shown.toLocaleString("en") + " points drawn of " + total.toLocaleString("en") + " samples in view " +
           (sweeps.every(function (s) { return s.full_resolution; }) ? "(full resolution)" : "(downsampled on the server; zoom in for every sample)") +
-          ". " + first.provenance;
+          ". " + first.provenance +
+          (sweeps.some(function (s) { return s.analysis === "to follow"; }) ? " Finding the spikes…" : "");
         root.dataset.state = "drawn";
         root.dataset.points = String(shown);
         root.dataset.fullResolution = sweeps.every(function (s) { return s.full_resolution; }) ? "1" : "0";
       });
-      spikeRows(first);
-      testPulse(first);
     }
 
     function spikeRows(s) {

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from tests.browser.conftest import wait_until
-from tests.support.demo_server import demo_server
+from tests.support.demo_server import EAGER_CELERY, DemoServer, demo_env, demo_server
+from tests.support.synthetic_nwb import SYNTHETIC_AMPLITUDES, synthetic_spike_counts, write_synthetic_nwb2
 
 pytestmark = pytest.mark.browser
 
@@ -27,9 +30,14 @@ PLOT = f"{BROWSER} [data-plot]"
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory) -> Iterator[str]:
-    with demo_server(tmp_path_factory.mktemp("browser-ephys")) as live:
-        yield live.url
+def live(tmp_path_factory) -> Iterator[DemoServer]:
+    with demo_server(tmp_path_factory.mktemp("browser-ephys"), **EAGER_CELERY) as running:  # thumbnails drawn at once
+        yield running
+
+
+@pytest.fixture(scope="module")
+def server(live) -> str:
+    return live.url
 
 
 def shot(page, name: str, selector: str | None = None) -> None:
@@ -148,4 +156,62 @@ def test_the_tab_swapped_in_by_htmx_draws_the_sweep(page, server):
     page.wait_for_selector('#cell-tab[data-tab="overview"]')
     page.go_back()  # htmx restores the ephys tab from its history: the plot is drawn again
     drawn(page)
+    assert page.errors == []
+
+
+def test_a_lab_upload_overlays_its_long_squares_coloured_by_amplitude_with_the_overlay_in_the_url(page, live):
+    """A SYNTHETIC lab recording at 200 kHz imported with manage.py import_nwb: "Overlay all" draws its four Long
+    Square sweeps at once, each coloured by its amplitude, the overlay in the URL (a reload shows the same). Each
+    sweep (290,000 samples) is drawn before its spikes are found; their markers follow."""
+    nwb = write_synthetic_nwb2(live.root / "synthetic_lab_cell.nwb", rate=200_000.0)
+    done = subprocess.run(
+        [sys.executable, "manage.py", "import_nwb", str(nwb), "--name", "synthetic lab cell"],
+        cwd=REPO, env=demo_env(live.root), capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    specimen = re.search(r"as specimen (\d+)", done.stdout)[1]
+    page.goto(f"{live.url}/cell/{specimen}/ephys/")
+    drawn(page)
+    page.click('[data-overlay="Long Square"]')
+    state = drawn(page, analysis="done")
+    assert page.url.endswith(f"/cell/{specimen}/ephys/?sweeps=0,1,2,3") or "sweeps=0%2C1%2C2%2C3" in page.url
+    lines = page.evaluate(
+        f"""Array.from(document.querySelector('{PLOT}').data).filter(t => t.mode === 'lines' && t.yaxis === 'y')
+        .map(t => [t.name, t.line.color])"""
+    )
+    assert [name for name, _ in lines] == [f"sweep {n} ({a:g} pA)" for n, a in enumerate(SYNTHETIC_AMPLITUDES)]
+    assert len({colour for _, colour in lines}) == 4  # one colour per amplitude, the lowest and highest the ends
+    assert (lines[0][1], lines[-1][1]) == ("rgb(68,1,84)", "rgb(253,231,37)")
+    peaks = sum(count for name, count in state["markers"].items() if name.startswith("peak"))
+    assert peaks == sum(synthetic_spike_counts())
+    assert all(page.get_attribute(f'.sweep-box[data-sweep="{n}"]', "aria-pressed") == "true" for n in range(4))
+    assert "a lab's own recording" in page.inner_text("[data-trace-status]")
+    shot(page, "ephys-lab-upload-overlay", selector=BROWSER)
+
+    page.reload()  # the link alone shows the same overlay
+    state = drawn(page, analysis="done")
+    assert len({n for n in state["names"] if n.startswith("sweep ")}) == 4
+    assert page.errors == []
+
+
+def test_the_search_cards_and_the_overview_show_the_trace_thumbnail_drawn_by_the_worker(page, server):
+    """Cards of cells whose recording is held swap in the thumbnail (htmx, drawn by the Celery task, eager here);
+    the others say "no recording held"."""
+    page.goto(f"{server}/cells/?view=cards&q=509881736")
+    page.wait_for_selector('.cell-card [data-ephys-thumb][data-state="ready"] img', timeout=60_000)
+    caption = page.get_attribute(".cell-card [data-ephys-thumb] img", "title")
+    assert caption.startswith("Drawn here from the held 815-2265 ms window") and "sweep 39" in caption
+    image = "document.querySelector('.cell-card [data-ephys-thumb] img')"
+    wait_until(page, f"{image}.complete && {image}.naturalWidth > 0", timeout=30_000)
+    assert page.evaluate(f"{image}.naturalWidth") == 192
+    shot(page, "ephys-thumbnail-card", selector=".cell-card")
+    page.goto(f"{server}/cells/?view=cards")
+    page.wait_for_selector(".cell-card", timeout=60_000)
+    ids = page.evaluate("Array.from(document.querySelectorAll('.cell-card')).map(c => Number(c.dataset.specimenId))")
+    nones = page.locator('.cell-card [data-ephys-thumb][data-state="none"]').count()
+    assert nones == len([i for i in ids if i not in HELD]) > 0
+    page.goto(f"{server}/cell/566517779/")
+    page.wait_for_selector('[data-ephys-thumb][data-state="ready"] img', timeout=60_000)
+    assert "sweep 46" in page.inner_text("[data-ephys-thumb] figcaption")
+    shot(page, "ephys-thumbnail-overview", selector=".glance")
     assert page.errors == []

@@ -1,5 +1,5 @@
 from .cell_detail import ApiCellTypesSpecimenDetail
-from .ephys import EphysFeature, EphysResult, EphysSweep, HeldTraceWindow
+from .ephys import EphysFeature, EphysResult, EphysSweep, HeldTraceWindow, LabRecording
 from .files import WellKnownFile, WellKnownFileType
 from .images import ProjectionImage, SectionDataSet, SubImage
 from .loading import LoadedRows, MintedId
@@ -30,6 +30,7 @@ __all__ = [
     "EphysResult",
     "EphysSweep",
     "HeldTraceWindow",
+    "LabRecording",
     "LoadedRows",
     "MintedId",
     "NeuronReconstruction",

@@ -141,3 +141,27 @@ class HeldTraceWindow(models.Model):
 
     def __str__(self) -> str:
         return f"sweep {self.sweep_number} of specimen {self.specimen_id} ({self.source_path})"
+
+
+class LabRecording(models.Model):
+    """Ours, never Allen's record: a lab's own NWB recording imported as a specimen of its own (``import_nwb``, or
+    the admin's upload form). Its specimen and sweeps never reach the RMA API, and the REST API does not list them;
+    the file is kept in the file store under ``lab_recordings/<specimen id>.nwb``, checked by its sha256."""
+
+    specimen = models.OneToOneField(
+        "atlas.Specimen", on_delete=models.CASCADE, primary_key=True, related_name="lab_recording"
+    )
+    file_name = models.CharField(max_length=255)  # as the lab named it
+    sha256 = models.CharField(max_length=64, unique=True)
+    size = models.BigIntegerField()
+    layout = models.CharField(max_length=20)  # the reader's layout: nwb2, mies-nwb1, allen-nwb1
+    nwb_version = models.CharField(max_length=40)
+    species = models.CharField(max_length=100, blank=True)
+    imported_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "lab_recordings"
+        ordering = ["-imported_at"]
+
+    def __str__(self) -> str:
+        return f"{self.file_name} (lab upload, specimen {self.specimen_id})"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from celltypes.atlas.models import ApiCellTypesSpecimenDetail, Specimen
+from celltypes.atlas.models import ApiCellTypesSpecimenDetail, LabRecording, Specimen
 
 MAX_SPECIMEN_ID = 2**63 - 1  # the largest id a database integer column holds
 
@@ -23,6 +23,11 @@ class Cell:
     def in_cell_table(self) -> bool:
         return self.row is not None
 
+    @property
+    def lab_recording(self) -> LabRecording | None:
+        """The lab upload this specimen was made from (never Allen's record); None for Allen's specimens."""
+        return getattr(self.specimen, "lab_recording", None) if self.specimen is not None else None
+
 
 def cell_get(*, specimen_id: int) -> Cell | None:
     """The specimen's cell-table row and normalised record (either may be missing); None when neither exists."""
@@ -30,7 +35,7 @@ def cell_get(*, specimen_id: int) -> Cell | None:
         return None
     row = ApiCellTypesSpecimenDetail.objects.filter(specimen_id=specimen_id).first()
     specimen = (
-        Specimen.objects.select_related("donor__organism", "structure__parent", "cell_reporter")
+        Specimen.objects.select_related("donor__organism", "structure__parent", "cell_reporter", "lab_recording")
         .prefetch_related("specimen_tags", "cell_soma_locations", "donor__transgenic_lines")
         .filter(id=specimen_id)
         .first()
@@ -46,7 +51,8 @@ def _species(row: ApiCellTypesSpecimenDetail | None, specimen: Specimen | None) 
         return row.donor_species
     if specimen is not None and specimen.donor is not None:
         return specimen.donor.organism.name
-    return None
+    lab = getattr(specimen, "lab_recording", None) if specimen is not None else None
+    return lab.species or None if lab is not None else None
 
 
 def soma_depth_get(cell: Cell) -> tuple[float, str | None] | None:

@@ -11,11 +11,15 @@ from collections.abc import Sequence
 
 import numpy as np
 from numpy.typing import NDArray
-from tsdownsample import MinMaxLTTBDownsampler
+from tsdownsample import LTTBDownsampler, MinMaxDownsampler, MinMaxLTTBDownsampler
 
 DEFAULT_POINTS = 4000
 MAX_POINTS = 100_000  # a plot never needs more; bounds the payload
+TOP_BUCKET = 0.0005  # s: two spike peaks are never this close
+MAX_TOPS = 5000  # bucket tops kept by downsample_keeping_tops (the highest, when more reach the floor)
 _DOWNSAMPLER = MinMaxLTTBDownsampler()
+_MINMAX = MinMaxDownsampler()
+_LTTB = LTTBDownsampler()
 
 
 def downsample_indexes(
@@ -34,6 +38,31 @@ def downsample_indexes(
         return np.arange(len(v), dtype=np.int64)
     chosen = _DOWNSAMPLER.downsample(v, n_out=n_out).astype(np.int64)
     return np.union1d(chosen, keep) if len(keep) else chosen
+
+
+def downsample_keeping_tops(
+    v: NDArray[np.float64],
+    rate: float,
+    n_out: int = DEFAULT_POINTS,
+    floor: float = -30.0,
+    keep: Sequence[int] | NDArray[np.int64] = (),
+) -> NDArray[np.int64]:
+    """Like :func:`downsample_indexes` before the spikes are known: one min-max pass over ``TOP_BUCKET`` buckets,
+    LTTB over its points down to about ``n_out``, plus the top of every bucket that reaches ``floor`` (mV) and the
+    indexes in ``keep``. A spike's peak is the highest sample within TOP_BUCKET of it, so it is among the tops."""
+    if not 3 <= n_out <= MAX_POINTS:
+        raise ValueError(f"n_out must lie between 3 and {MAX_POINTS} (got {n_out})")
+    v = np.ascontiguousarray(v, dtype=np.float64)
+    keep = np.asarray(keep, dtype=np.int64)
+    buckets = max(n_out, int(np.ceil(len(v) / (TOP_BUCKET * rate))))
+    if len(v) <= max(n_out, 2 * buckets):
+        return np.arange(len(v), dtype=np.int64)
+    extremes = _MINMAX.downsample(v, n_out=2 * buckets).astype(np.int64)
+    tops = extremes[v[extremes] >= floor]
+    if len(tops) > MAX_TOPS:
+        tops = tops[np.argpartition(v[tops], -MAX_TOPS)[-MAX_TOPS:]]
+    chosen = extremes[_LTTB.downsample(extremes.astype(np.float64), v[extremes], n_out=n_out)]
+    return np.union1d(np.union1d(chosen, tops), keep)
 
 
 def trace_payload(

@@ -4,6 +4,12 @@ with the spikes found in the sweep and their features.
 Times in the payload are s after the sweep's first sample (``offset`` shifts a window's own clock onto the
 sweep's); voltages mV, currents pA. Spikes are detected on the whole held trace (between the stimulus start and
 end), never on the plotted points, so zooming never changes them.
+
+First paint: a trace of more than ``INLINE_ANALYSIS_SAMPLES`` is sent before its spikes are found (detection
+filters the whole trace, ~150 ms for 2,000,000 samples): :func:`current_clamp_view` with ``analyse=False`` keeps
+the stimulus edges and the top of every 0.5 ms reaching ipfx's lowest spike peak (:func:`downsample_keeping_tops`:
+every spike peak among them) and sends
+``"spikes": None``; the spikes, their table and the sweep features follow from :func:`analysis_payload`.
 """
 
 from __future__ import annotations
@@ -14,8 +20,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from .downsample import DEFAULT_POINTS, downsample_indexes
-from .spikes import SPIKE_FEATURES
+from .downsample import DEFAULT_POINTS, downsample_indexes, downsample_keeping_tops
+from .spikes import DEFAULT_PARAMETERS, SPIKE_FEATURES
 from .sweep_features import SWEEP_FEATURES, CurrentClampSweep
 from .voltage_clamp import first_test_pulse
 
@@ -34,6 +40,7 @@ SPIKE_TABLE = (
     "upstroke_downstroke_ratio",
     "width",
 )
+INLINE_ANALYSIS_SAMPLES = 250_000  # a trace this long is analysed within its first paint (~20 ms), longer ones after
 SAMPLE_TOLERANCE = 1e-6  # of a sample: a time that falls on a sample up to float error counts as that sample
 MAX_STIMULUS_EDGES = 1000  # step edges of the stimulus kept in a downsampled trace (a noise stimulus has more)
 
@@ -72,6 +79,13 @@ def _value(x: float) -> float | None:
     return float(x) if math.isfinite(x) else None
 
 
+def _stimulus_edges(i: NDArray[np.float64]) -> NDArray[np.int64]:
+    edges = np.flatnonzero(i[1:] != i[:-1])
+    if len(edges) > MAX_STIMULUS_EDGES:
+        return np.zeros(0, dtype=np.int64)
+    return np.concatenate([edges, edges + 1]).astype(np.int64)
+
+
 @dataclass(frozen=True)
 class CurrentClampAnalysis:
     """What a current-clamp trace's plots need beyond its samples, found once per trace (a zoom reuses it):
@@ -94,10 +108,9 @@ def analyse_current_clamp(
     t = np.arange(len(v)) / rate
     sweep = CurrentClampSweep(t, v, i, stimulus_start, stimulus_end)
     spikes = sweep.spikes
-    landmarks = np.concatenate([spikes.threshold_index, spikes.peak_index, spikes.fast_trough_index])
-    edges = np.flatnonzero(np.diff(i))
-    if len(edges) <= MAX_STIMULUS_EDGES:
-        landmarks = np.concatenate([landmarks, edges, edges + 1])
+    landmarks = np.concatenate(
+        [spikes.threshold_index, spikes.peak_index, spikes.fast_trough_index, _stimulus_edges(i)]
+    )
     values = spikes.features()
     table = [{name: _value(values[name][k]) for name in SPIKE_TABLE} for k in range(len(spikes))]
     for row in table:  # spike times on the sweep clock
@@ -127,14 +140,23 @@ def current_clamp_view(
     end: float | None = None,
     points: int = DEFAULT_POINTS,
     analysis: CurrentClampAnalysis | None = None,
+    analyse: bool = True,
 ) -> dict:
     """Payload of a current-clamp trace: t, v, i at the chosen samples, its spikes and sweep features.
     ``stimulus_start``/``stimulus_end`` are s on the trace's own clock (its first sample is 0); pass the trace's
-    ``analysis`` when it is at hand (it is found here otherwise)."""
-    if analysis is None:
+    ``analysis`` when it is at hand (it is found here otherwise, unless ``analyse`` is False: then the payload
+    keeps the peak candidates and stimulus edges and its spikes and sweep features are None, to follow)."""
+    if analysis is None and analyse:
         analysis = analyse_current_clamp(v, i, rate, stimulus_start, stimulus_end, offset)
     window = window_of(len(v), rate, offset, start, end)
-    chosen = _chosen(v, window, points, analysis.landmarks)
+    if analysis is not None:
+        chosen = _chosen(v, window, points, analysis.landmarks)
+    elif window.full_resolution:
+        chosen = np.arange(window.first, window.stop)
+    else:
+        edges = _stimulus_edges(i[window.first : window.stop])
+        values = v[window.first : window.stop]
+        chosen = downsample_keeping_tops(values, rate, points, DEFAULT_PARAMETERS.min_peak, edges) + window.first
     return {
         "clamp": "current",
         "full_resolution": window.full_resolution,
@@ -144,12 +166,19 @@ def current_clamp_view(
         "stimulus": _rounded(i[chosen], 2),
         "response_unit": "mV",
         "stimulus_unit": "pA",
-        "spikes": analysis.spikes,
+        **analysis_payload(analysis),
+    }
+
+
+def analysis_payload(analysis: CurrentClampAnalysis | None) -> dict:
+    """The spikes, the per-spike table's columns and the sweep features of a trace (None: not found yet)."""
+    return {
+        "spikes": analysis.spikes if analysis is not None else None,
         "spike_columns": [
             {"name": name, "label": SPIKE_FEATURES[name].label, "unit": SPIKE_FEATURES[name].unit}
             for name in SPIKE_TABLE
         ],
-        "sweep_features": analysis.sweep_features,
+        "sweep_features": analysis.sweep_features if analysis is not None else None,
     }
 
 

@@ -28,6 +28,8 @@ from celltypes.web.presenters.cells import FeatureValue, ephys_feature_rows
 
 # --- the electrophysiology tab -----------------------------------------------------------------------------------
 
+QC_NOT_HELD = "QC not held"
+
 
 @dataclass(frozen=True)
 class SweepBox:
@@ -37,9 +39,14 @@ class SweepBox:
     stimulus_name: str
     amplitude: str  # with its unit, "" when unknown
     spikes: str  # "3 spikes" (the table's count), "25 spikes (computed)" (a held window's), "spikes —" (unknown)
-    qc: str  # "pass" / "fail", "" when unknown
+    qc: str  # "pass" / "fail", "" when no QC state is held (Allen's sweep table publishes none)
     held: bool
     clamp: str = "current"  # or "voltage" (no spike count)
+
+    @property
+    def qc_label(self) -> str:
+        """What the box says of QC: never a pass or fail that is not held."""
+        return f"QC {self.qc}" if self.qc else QC_NOT_HELD
 
 
 @dataclass(frozen=True)
@@ -100,13 +107,14 @@ def sweep_groups(ephys: CellEphys, computed_spikes: dict[int, int] | None = None
     held = ephys.held_sweep_numbers
     boxes: dict[str, list[SweepBox]] = {}
     tabled = set()
+    computed_here = " (computed)" if ephys.lab_recording is not None else ""  # a lab upload's counts are ours
     for s in ephys.sweeps:
         tabled.add(s.sweep_number)
         box = SweepBox(
             number=s.sweep_number,
             stimulus_name=s.stimulus_name or "Unknown",
             amplitude=_amplitude(s.stimulus_absolute_amplitude, s.stimulus_units),
-            spikes=_spikes(s.num_spikes),
+            spikes=_spikes(s.num_spikes) + (computed_here if s.num_spikes is not None else ""),
             qc="",
             held=s.sweep_number in held,
             clamp="voltage" if s.stimulus_units == VOLTAGE_CLAMP_UNITS else "current",
@@ -157,7 +165,7 @@ def feature_comparisons(computed: ComputedSweep | None, record: Model | None) ->
     return rows
 
 
-def ephys_tab(ephys: CellEphys, specimen_id: int, trace_url: str) -> EphysTab:
+def ephys_tab(ephys: CellEphys, specimen_id: int, trace_url: str, analysis_url: str = "") -> EphysTab:
     computed = [held_window_features(w) for w in ephys.held_windows]
     readable = [c for c in computed if c is not None]
     groups = sweep_groups(ephys, {c.window.sweep_number: int(c.sweep["num_spikes"]) for c in readable})
@@ -173,6 +181,7 @@ def ephys_tab(ephys: CellEphys, specimen_id: int, trace_url: str) -> EphysTab:
         plot_config={
             "specimen": specimen_id,
             "trace_url": trace_url,
+            "analysis_url": analysis_url,
             "default_sweep": first_held,
             "groups": {g.name: g.held_numbers for g in groups},
             "fi": [[p.amplitude, p.value, p.sweep_number] for p in curves.fi],

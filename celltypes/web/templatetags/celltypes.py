@@ -90,3 +90,9 @@ def relative_difference(value: float | None) -> str:
 def item(mapping: Any, key: str) -> Any:
     """`{{ values|item:name }}`: a dict value chosen by a variable (None when missing)."""
     return mapping.get(key) if hasattr(mapping, "get") else None
+
+
+@register.filter
+def in_set(value: Any, container: Any) -> bool:
+    """``value in container`` (a template cannot pass an ``in`` test to an include)."""
+    return container is not None and value in container

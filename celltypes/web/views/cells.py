@@ -12,6 +12,7 @@ from django.views.decorators.http import require_GET
 from celltypes.atlas.selectors.cells import cell_get, soma_depth_get
 from celltypes.atlas.selectors.ephys import cell_ephys_get
 from celltypes.atlas.selectors.images import cell_images_get
+from celltypes.atlas.selectors.ephys_thumbnails import specimens_with_recording
 from celltypes.atlas.selectors.models import cell_models_get
 from celltypes.atlas.selectors.morphology import cell_morphology_get
 from celltypes.atlas.services.morphology import computed_morphology_request
@@ -43,10 +44,13 @@ def cell_detail(request: HtmxHttpRequest, specimen_id: int, tab: str = "overview
         "back": back,
         "back_url": reverse("web:cell_search") + (f"?{back}" if back else ""),
     }
-    if tab == "ephys":
+    if tab == "overview":
+        context["recording_held"] = bool(specimens_with_recording([specimen_id]))
+    elif tab == "ephys":
         trace_url = reverse("web:cell_sweep_trace", args=[specimen_id, 0]).replace("/0.json", "/{n}.json")
+        analysis_url = reverse("web:cell_sweep_analysis", args=[specimen_id, 0]).replace("/0/", "/{n}/")
         ephys = cell_ephys_get(specimen_id=specimen_id)
-        context["ephys"] = presenters.ephys_tab(ephys, specimen_id, trace_url)
+        context["ephys"] = presenters.ephys_tab(ephys, specimen_id, trace_url, analysis_url)
         context["nwb_fetch"] = nwb_fetch_state(ephys)
     elif tab == "morphology":
         morphology = cell_morphology_get(specimen_id=specimen_id)

@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET
 
 from celltypes.atlas.facets import RANGE_FILTERS_BY_KEY
+from celltypes.atlas.selectors.ephys_thumbnails import specimens_with_recording
 from celltypes.atlas.selectors.morphology import specimens_with_held_swc
 from celltypes.atlas.selectors.search import (
     ALLEN_FIELDS,
@@ -54,10 +55,14 @@ def cell_search_page(request: HtmxHttpRequest) -> HttpResponse:
     partial = is_partial(request)
     # The cards show the XY preview of cells whose SWC is held (one query for the page, then a stat per file).
     with_swc = specimens_with_held_swc(cell.specimen_id for cell in page.cells) if params.view == "cards" else set()
+    # ... and the trace thumbnail of cells whose recording is held here; the others say "no recording held".
+    cards = params.view == "cards"
+    with_recording = specimens_with_recording(cell.specimen_id for cell in page.cells) if cards else set()
     context = {
         "params": params,
         "page": page,
         "with_swc": with_swc,
+        "with_recording": with_recording,
         "facets": facet_groups(params, counts),
         "chips": active_filters(params, counts) + range_chips(params),
         "ranges": range_panels(params, found),

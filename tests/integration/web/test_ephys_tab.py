@@ -146,3 +146,13 @@ def test_the_nwb_specimens_are_drawn_as_voltage_clamp_with_their_test_pulse(clie
     assert pulse["steady_resistance"] == 10.01 and pulse["peak_resistance"] == 9.98
     sst = client.get(f"/cell/{by_name['Sst-IRES-CreAi14-395722.01.01.01'].id}/ephys/sweep/0.json").json()
     assert sst["test_pulse"]["steady_resolved"] is False and sst["test_pulse"]["steady_resistance"] is None
+
+
+@pytest.mark.parametrize("specimen", [HELD_CELL, TABLE_CELL])
+def test_every_sweep_box_says_its_qc_is_not_held_never_an_invented_pass_or_fail(client, specimen):
+    html = client.get(f"/cell/{specimen}/ephys/").content.decode()
+    boxes = re.findall(r'<button type="button" class="sweep-box".*?</button>', html, re.S)
+    assert boxes
+    assert all('data-qc="none">QC not held</span>' in box for box in boxes)
+    assert "QC pass" not in html and "QC fail" not in html
+    assert "Allen's sweep table does not publish it" in html

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
 from celltypes.atlas.bundled import DEMO_DIR
+from celltypes.science.ephys.downsample import downsample_keeping_tops
 from celltypes.science.ephys.npz_sweeps import read_npz_sweep
+from celltypes.science.ephys.spikes import detect_spikes
 from celltypes.science.ephys.trace_view import (
     MAX_FULL_RESOLUTION,
     analyse_current_clamp,
@@ -89,3 +93,31 @@ def test_a_zoom_with_the_traces_analysis_at_hand_equals_one_that_finds_it():
     analysis = analyse_current_clamp(*args, sweep.window_start)
     window = {"offset": sweep.window_start, "start": 1.3, "end": 1.4}
     assert current_clamp_view(*args, analysis=analysis, **window) == current_clamp_view(*args, **window)
+
+
+def test_a_first_paint_before_analysis_keeps_every_spike_peak_of_a_synthetic_2m_sample_sweep():
+    """The 10 s, 200 kHz SYNTHETIC sweep drawn before its spikes are found: a few thousand points, each of the 80
+    spike peaks (as detection later finds them) among them at its true height, the stimulus edges too."""
+    from tests.unit.science.ephys_synthetic import synthetic_long_sweep
+
+    s = synthetic_long_sweep()
+    payload = current_clamp_view(s.v, s.i, 200_000.0, s.start, s.end, analyse=False)
+    assert payload["spikes"] is None and payload["sweep_features"] is None
+    t, response = payload["t"], payload["response"]
+    assert len(t) < 6000 and payload["samples"] == 2_000_000
+    peaks = detect_spikes(s.t, s.v, s.i, s.start, s.end).peak_index
+    assert len(peaks) == 80
+    assert all(response[t.index(round(k / 200_000.0, 6))] == round(float(s.v[k]), 3) for k in peaks)
+    assert {1.0, 9.0} <= set(t)  # the step's first sample and the first sample after it
+    assert len(json.dumps(payload)) < 300_000
+
+
+def test_downsampling_before_analysis_keeps_every_top_that_reaches_the_floor():
+    rate = 50_000.0
+    v = np.full(100_000, -70.0)
+    tops = np.arange(500, 100_000, 500)  # 199 one-sample tops 10 ms apart: more than 50 points can hold
+    v[tops] = 20.0
+    v[250] = -40.0  # below the floor: not a spike peak
+    chosen = downsample_keeping_tops(v, rate, 50, -30.0, keep=[7])
+    assert set(tops) <= set(chosen) and 7 in chosen
+    assert len(chosen) < len(tops) + 60
