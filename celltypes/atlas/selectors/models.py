@@ -6,22 +6,20 @@ facet's (``models=glif``), so the page, the search and Allen's cell-table counts
 
 from __future__ import annotations
 
-import csv
-import functools
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from celltypes.atlas import choices, filestore
-from celltypes.atlas.bundled import DEMO_DIR
 from celltypes.atlas.facets import FACETS_BY_KEY
 from celltypes.atlas.models import (
     ApiCellTypesSpecimenDetail,
     EphysSweep,
     NeuronalModel,
+    NeuronalModelRun,
     NeuronReconstruction,
     WellKnownFile,
 )
@@ -227,48 +225,26 @@ def recorded_fi_curve(protocol: list[ProtocolSweep]) -> list[tuple[float, float]
 # ---- Allen's published fit metrics
 
 
-MODEL_RECORD_KINDS = ("glif_model_metadata", "biophysical_model_metadata")
-
-
 @dataclass(frozen=True)
 class PublishedMetrics:
-    """Allen's own measures of a fit, from its NeuronalModelRun record (model_metadata.json)."""
+    """Allen's own measures of a fit, from its NeuronalModelRun record (loaded from model_metadata.json)."""
 
     explained_variance_ratio: float | None
     rheobase_feature_average: float | None
-    source: str  # the record file, relative to the demo set
-
-
-@functools.cache
-def _bundled_model_records() -> dict[int, str]:
-    """model id -> the bundled model_metadata.json (Allen's NeuronalModel record with its runs), from MANIFEST.csv."""
-    manifest = DEMO_DIR / "MANIFEST.csv"
-    if not manifest.is_file():
-        return {}
-    with manifest.open(newline="") as fh:
-        return {
-            int(row["neuronal_model_id"]): row["path"]
-            for row in csv.DictReader(fh)
-            if row.get("kind") in MODEL_RECORD_KINDS and (row.get("neuronal_model_id") or "").isdigit()
-        }
+    run_id: int  # the NeuronalModelRun that holds them
 
 
 def published_model_metrics(*, model_id: int) -> PublishedMetrics | None:
-    """Allen's explained variance ratio and rheobase feature average of the model, where the data holds them."""
-    relative = _bundled_model_records().get(model_id)
-    if relative is None:
+    """Allen's explained variance ratio and rheobase feature average of the model, where its runs hold them."""
+    run = (
+        NeuronalModelRun.objects.filter(neuronal_model_id=model_id)
+        .filter(Q(explained_variance_ratio__isnull=False) | Q(rheobase_feature_average__isnull=False))
+        .order_by("id")
+        .first()
+    )
+    if run is None:
         return None
-    try:
-        record = json.loads((DEMO_DIR / relative).read_text())
-    except (OSError, ValueError):
-        return None
-    for run in record.get("neuronal_model_runs") or [] if isinstance(record, dict) else []:
-        ev, feature = run.get("explained_variance_ratio"), run.get("rheobase_feature_average")
-        if ev is not None or feature is not None:
-            return PublishedMetrics(
-                float(ev) if ev is not None else None, float(feature) if feature is not None else None, relative
-            )
-    return None
+    return PublishedMetrics(run.explained_variance_ratio, run.rheobase_feature_average, run.id)
 
 
 def neuronal_models() -> QuerySet[NeuronalModel]:

@@ -187,11 +187,16 @@ def test_search_model_facets_agree_with_the_cell_table_counts(client):
         assert f'data-total="{expected}"' in page
 
 
-def test_allen_published_metrics_are_shown_where_the_model_record_holds_them(client):
+def test_allen_published_metrics_are_loaded_into_the_model_runs_and_shown(client):
+    from celltypes.atlas.models import NeuronalModelRun
     from celltypes.atlas.selectors.models import published_model_metrics
 
+    runs = {run.neuronal_model_id: run for run in NeuronalModelRun.objects.all()}
+    assert runs[480629475].explained_variance_ratio == pytest.approx(0.698053643069769)
+    assert runs[491766131].rheobase_feature_average == pytest.approx(3.75733173243137)
     glif = published_model_metrics(model_id=480629475)
     assert glif.explained_variance_ratio == pytest.approx(0.698053643069769) and glif.rheobase_feature_average is None
+    assert glif.run_id == runs[480629475].id
     all_active = published_model_metrics(model_id=491766131)
     assert (all_active.explained_variance_ratio, all_active.rheobase_feature_average) == pytest.approx(
         (0.783997426309877, 3.75733173243137)
@@ -200,3 +205,7 @@ def test_allen_published_metrics_are_shown_where_the_model_record_holds_them(cli
     html = client.get(f"/cell/{CELL}/models/", {"model": 480629475}).content.decode()
     assert 'data-metric="explained_variance_ratio">0.698<' in html
     assert "data-metric=" not in client.get(f"/cell/{CELL}/models/", {"model": GLIF3}).content.decode()
+    # the RMA API serves them from the same rows
+    query = "model::NeuronalModel,rma::criteria,[id$eq480629475],rma::include,neuronal_model_runs"
+    (record,) = client.get("/api/v2/data/query.json", {"q": query}).json()["msg"]
+    assert record["neuronal_model_runs"][0]["explained_variance_ratio"] == pytest.approx(0.698053643069769)
