@@ -1,6 +1,7 @@
 """Celery tasks of the atlas: thin wrappers that call a service."""
 
 import logging
+import time
 
 from celery import shared_task
 
@@ -14,7 +15,12 @@ from celltypes.atlas.services.morphology import (
 from celltypes.atlas.services.simulations import (
     BIOPHYSICAL_RUN_TASK,
     BIOPHYSICAL_WALL_LIMIT_S,
+    GLIF_RUN_TASK,
+    GLIF_WALL_LIMIT_S,
     biophysical_run,
+    glif_expected_seconds,
+    glif_run_cached,
+    glif_spec_from_task_query,
     spec_from_task_query,
 )
 from celltypes.science.errors import InvalidFileError
@@ -59,3 +65,16 @@ def biophysical_run_task(self, model_id: int, stimulus_query: dict[str, str]) ->
             self.update_state(state="PROGRESS", meta={"fraction": fraction})
 
     return str(biophysical_run(held, spec, on_progress=progress))
+
+
+@shared_task(name=GLIF_RUN_TASK, bind=True, soft_time_limit=GLIF_WALL_LIMIT_S, time_limit=GLIF_WALL_LIMIT_S + 30)
+def glif_run_task(self, model_id: int, stimulus_query: dict[str, str]) -> str:
+    """Run GLIF model `model_id` on the stimulus (and dt) its URL parameters name and cache the plot."""
+    held = held_model_get(model_id=model_id)
+    if held is None:
+        return f"error: no model {model_id}"
+    spec, dt = glif_spec_from_task_query(held, stimulus_query)
+    if not self.request.is_eager:  # the page estimates progress from the start and the expected time
+        expected = glif_expected_seconds(spec, dt)
+        self.update_state(state="PROGRESS", meta={"started": time.time(), "expected_s": expected})
+    return str(glif_run_cached(held, spec, dt))

@@ -54,6 +54,7 @@
     root.setAttribute("data-drawn", "");
     var text = "Stimulus: " + run.stimulus + " · " + run.spike_count + " spike" + (run.spike_count === 1 ? "" : "s");
     if (run.wall_seconds !== undefined) text += " · simulated in " + run.wall_seconds + " s on the worker";
+    else if (run.on_worker) text += " · simulated on the worker";
     say(root, text, false);
   }
 

@@ -4,17 +4,23 @@ A run is fully described by its model id and a :class:`StimulusSpec`, which read
 string (``stim=step&amp=150&start=0.1&dur=1&total=1.5``), so a run is a URL that reproduces its plot. Every
 parameter has bounds, checked before anything runs; a bad one is a :class:`RunRequestError` naming it.
 
-GLIF runs take milliseconds (numba) and run in the request. Biophysical runs take seconds to minutes: a page
-asks :func:`biophysical_run_request`, which answers the cached result, or queues the worker's task once (an
-in-flight marker and a task id made of the cache key dedupe it) and says how far it has got. Results are cached
-in the file store as ``derived/simulations/<model id>/<stimulus digest>-<mechanisms digest>.npz``; the channel
-mechanisms are compiled once per digest into ``derived/mechanisms/``.
+GLIF runs of up to ``CELLTYPES_GLIF_INLINE_MAX_STEPS`` steps take milliseconds (numba) and run in the request;
+a longer one goes to the worker (:func:`glif_run_request`), its plot cached as
+``derived/simulations/<model id>/glif-<digest of the parameters file, stimulus and dt>.json``. Biophysical runs
+take seconds to minutes: a page asks :func:`biophysical_run_request`, which answers the cached result, or queues
+the worker's task once (an in-flight marker and a task id made of the cache key dedupe it) and says how far it
+has got. Results are cached in the file store as
+``derived/simulations/<model id>/<stimulus digest>-<mechanisms digest>.npz``; the channel mechanisms are
+compiled once per digest into ``derived/mechanisms/``.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import math
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +29,7 @@ from typing import Any
 import numpy as np
 from celery import current_app
 from celery.result import AsyncResult
+from django.conf import settings
 from numpy.typing import NDArray
 
 from celltypes.atlas import filestore
@@ -34,6 +41,7 @@ from celltypes.atlas.selectors.models import (
     HeldModel,
     ProtocolSweep,
     biophysical_fit_read,
+    cell_protocol_get,
     glif_config_read,
     model_swc_path,
 )
@@ -42,10 +50,12 @@ from celltypes.science.biophys.stimulus import NEURON_BASE_RATE
 from celltypes.science.ephys.downsample import downsample_indexes
 from celltypes.science.errors import ScienceError
 from celltypes.science.glif import GlifConfig, simulate
+from celltypes.science.glif.simulate import MAX_STEPS as GLIF_SIMULATOR_MAX_STEPS
 
 log = logging.getLogger(__name__)
 
 BIOPHYSICAL_RUN_TASK = "atlas.biophysical_run"
+GLIF_RUN_TASK = "atlas.glif_run"
 STIMULUS_KINDS = {
     "step": "square step",
     "ramp": "ramp",
@@ -55,7 +65,9 @@ STIMULUS_KINDS = {
 GLIF_MAX_SECONDS = 25.0
 BIOPHYSICAL_MAX_SECONDS = 5.0
 GLIF_DT_RANGE = (1e-6, 1e-4)  # s; Allen's fits use 5e-5
-GLIF_MAX_STEPS = 1_000_000  # an inline run: well under a second, about 100 MB of traces
+GLIF_MAX_STEPS = GLIF_SIMULATOR_MAX_STEPS  # a worker's run: about a second, 160 MB of traces
+GLIF_SECONDS_PER_STEP = 2e-7  # about what a run and its plot take (bench_glif.py); the progress estimate
+GLIF_WALL_LIMIT_S = 120.0
 MAX_AMPLITUDE_PA = 2000.0
 MAX_SLOPE_PA_PER_S = 2000.0
 MAX_CV = 2.0
@@ -206,11 +218,7 @@ def glif_run(held: HeldModel, spec: StimulusSpec, dt: float | None = None) -> di
     """Run a GLIF model on ``spec`` at ``dt`` (the config's by default): the plot's payload."""
     config = glif_config_read(held)
     dt = float(config.dt) if dt is None else dt
-    if spec.total_s / dt > GLIF_MAX_STEPS:
-        raise RunRequestError(
-            f"{spec.total_s:g} s at dt = {dt:g} s is {spec.total_s / dt:.0f} steps; "
-            f"runs here stop at {GLIF_MAX_STEPS} steps (shorten the run or raise dt)"
-        )
+    _check_glif_steps(spec, dt)
     current = stimulus_current(spec, dt)
     result = simulate(config, current, dt)
     offset = float(config.El_reference) if config.El_reference is not None else 0.0
@@ -229,6 +237,70 @@ def glif_run(held: HeldModel, spec: StimulusSpec, dt: float | None = None) -> di
         "stopped_at_step": result.stopped_at_step,
         **_plot(t, v, current, steps[steps < len(v)]),
     }
+
+
+def _check_glif_steps(spec: StimulusSpec, dt: float) -> float:
+    steps = spec.total_s / dt
+    if steps > GLIF_MAX_STEPS:
+        raise RunRequestError(
+            f"{spec.total_s:g} s at dt = {dt:g} s is {steps:.0f} steps; "
+            f"runs here stop at {GLIF_MAX_STEPS} steps (shorten the run or raise dt)"
+        )
+    return steps
+
+
+def glif_inline_max_steps() -> int:
+    return int(settings.CELLTYPES_GLIF_INLINE_MAX_STEPS)
+
+
+def glif_result_path(held: HeldModel, spec: StimulusSpec, dt: float) -> Path:
+    """Where the plot of a worker's GLIF run is cached: keyed by the parameter file's content, stimulus and dt."""
+    wkf = held.parameters_file
+    key = json.dumps([wkf.sha256 or wkf.id if wkf else None, spec.query(), repr(float(dt))], sort_keys=True)
+    return filestore.derived_path("simulations", str(held.id), f"glif-{hashlib.sha256(key.encode()).hexdigest()}.json")
+
+
+def glif_task_query(spec: StimulusSpec, dt: float) -> dict[str, str]:
+    """The URL parameters a worker's GLIF run reads back (dt exactly)."""
+    return spec.query() | {"dt": repr(float(dt))}
+
+
+def glif_run_cached(held: HeldModel, spec: StimulusSpec, dt: float) -> Path:
+    """Run a GLIF model (on the worker) and cache its plot; the cached file's path."""
+    target = glif_result_path(held, spec, dt)
+    try:
+        if not target.is_file():
+            payload = glif_run(held, spec, dt)
+            filestore.write_atomic(target, [json.dumps(payload).encode()])
+    finally:
+        _marker(target).unlink(missing_ok=True)
+    return target
+
+
+def glif_run_request(held: HeldModel, spec: StimulusSpec, dt: float) -> dict[str, Any]:
+    """A GLIF run's plot: run now when short, else the worker's cached result or its state (queued once)."""
+    steps = _check_glif_steps(spec, dt)
+    if steps <= glif_inline_max_steps():
+        return glif_run(held, spec, dt) | {"state": "done"}
+    path = glif_result_path(held, spec, dt)
+    if path.is_file():
+        return _glif_cached_payload(path)
+    return _queue_once(
+        path,
+        GLIF_RUN_TASK,
+        [held.id, glif_task_query(spec, dt)],
+        kind="glif",
+        stale_after=GLIF_WALL_LIMIT_S + 60,
+        done=lambda: _glif_cached_payload(path),
+    )
+
+
+def _glif_cached_payload(path: Path) -> dict[str, Any]:
+    return json.loads(path.read_text()) | {"state": "done", "on_worker": True}
+
+
+def glif_expected_seconds(spec: StimulusSpec, dt: float) -> float:
+    return spec.total_s / dt * GLIF_SECONDS_PER_STEP
 
 
 def glif_fi_curve(held: HeldModel, amplitudes_pa: list[float]) -> list[tuple[float, float]]:
@@ -268,8 +340,9 @@ def biophysical_unavailable_reason() -> str | None:
     return f"compiling the channel mechanisms needs {' and '.join(missing)}, not installed here" if missing else None
 
 
-def _task_id(path: Path) -> str:
-    return f"biophys-{path.parent.name}-{path.stem}"
+def _task_id(path: Path, kind: str) -> str:
+    """The task id of the run that writes ``path`` (``<kind>-<model id>-<digest>``): the same run is one task."""
+    return f"{kind}-{path.parent.name}-{path.stem.removeprefix(kind + '-')}"
 
 
 def _marker(path: Path) -> Path:
@@ -340,6 +413,45 @@ def _task_state(task_id: str) -> tuple[str, Any]:
         return "UNKNOWN", None
 
 
+def _progress(meta: Mapping[str, Any]) -> float:
+    """How far a running task has got: its reported fraction, or the time since it started over the time it is
+    expected to take (capped below 1)."""
+    if "expected_s" in meta and "started" in meta:
+        expected = max(float(meta["expected_s"]), 1e-3)
+        return round(min(0.95, max(0.0, (time.time() - float(meta["started"])) / expected)), 3)
+    return float(meta.get("fraction", 0.0))
+
+
+def _queue_once(
+    path: Path,
+    task_name: str,
+    args: list[Any],
+    *,
+    kind: str,
+    stale_after: float,
+    done: Callable[[], dict[str, Any]],
+) -> dict[str, Any]:
+    """Queue ``task_name`` (which writes ``path``) once, or say how far the queued run has got."""
+    task_id = _task_id(path, kind)
+    state, info = _task_state(task_id)
+    if state == "FAILURE":
+        return {"state": "failed", "error": str(info)}
+    if filestore.claim_marker(_marker(path), stale_after=stale_after):
+        try:
+            current_app.tasks[task_name].apply_async(args=args, task_id=task_id)
+        except (biophys.BiophysError, RunRequestError, ScienceError) as error:  # eager Celery raises the run's error
+            return {"state": "failed", "error": str(error)}
+        except Exception:  # the broker cannot take it: say so, and let the next request try again
+            log.warning("could not queue %s%r", task_name, args, exc_info=True)
+            _marker(path).unlink(missing_ok=True)
+            return {"state": "failed", "error": "the simulation worker's queue cannot be reached; try again later"}
+        if path.is_file():  # eager Celery ran it just now
+            return done()
+        return {"state": "queued", "progress": 0.0}
+    meta = info if isinstance(info, dict) else {}
+    return {"state": "running", "progress": _progress(meta)}
+
+
 def biophysical_run_request(held: HeldModel, spec: StimulusSpec) -> dict[str, Any]:
     """The cached result's payload, or the run's state ({"state": "running", "progress": 0.3}), queueing it once."""
     reason = biophysical_unavailable_reason()
@@ -350,25 +462,21 @@ def biophysical_run_request(held: HeldModel, spec: StimulusSpec) -> dict[str, An
     path = biophysical_result_path(held.id, biophysical_stimulus(spec))
     if path.is_file():
         return biophysical_payload(held, spec, path)
-    task_id = _task_id(path)
-    state, info = _task_state(task_id)
-    if state == "FAILURE":
-        return {"state": "failed", "error": str(info)}
-    if filestore.claim_marker(_marker(path), stale_after=BIOPHYSICAL_WALL_LIMIT_S + 60):
-        try:
-            current_app.tasks[BIOPHYSICAL_RUN_TASK].apply_async(args=[held.id, spec.query()], task_id=task_id)
-        except (biophys.BiophysError, RunRequestError) as error:  # eager Celery raises the run's error here
-            return {"state": "failed", "error": str(error)}
-        except Exception:  # the broker cannot take it: say so, and let the next request try again
-            log.warning("could not queue the run of model %s", held.id, exc_info=True)
-            _marker(path).unlink(missing_ok=True)
-            return {"state": "failed", "error": "the simulation worker's queue cannot be reached; try again later"}
-        if path.is_file():  # eager Celery ran it just now
-            return biophysical_payload(held, spec, path)
-        return {"state": "queued", "progress": 0.0}
-    meta = info if isinstance(info, dict) else {}
-    return {"state": "running", "progress": float(meta.get("fraction", 0.0))}
+    return _queue_once(
+        path,
+        BIOPHYSICAL_RUN_TASK,
+        [held.id, spec.query()],
+        kind="biophys",
+        stale_after=BIOPHYSICAL_WALL_LIMIT_S + 60,
+        done=lambda: biophysical_payload(held, spec, path),
+    )
 
 
 def spec_from_task_query(query: Mapping[str, str], protocol: list[ProtocolSweep]) -> StimulusSpec:
     return stimulus_spec_from_query(query, protocol, max_seconds=BIOPHYSICAL_MAX_SECONDS)
+
+
+def glif_spec_from_task_query(held: HeldModel, query: Mapping[str, str]) -> tuple[StimulusSpec, float]:
+    protocol = cell_protocol_get(specimen_id=held.model.specimen_id)
+    spec = stimulus_spec_from_query(query, protocol, max_seconds=GLIF_MAX_SECONDS)
+    return spec, glif_dt(glif_config_read(held), query)

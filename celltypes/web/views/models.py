@@ -94,6 +94,7 @@ def models_tab(request: HttpRequest, specimen_id: int, models: CellModels) -> di
         "is_glif": held.kind == GLIF,
         "stimulus_kinds": simulations.STIMULUS_KINDS,
         "max_seconds": _max_seconds(held),
+        "inline_max_steps": simulations.glif_inline_max_steps(),
         "zip_url": reverse("model-download", args=[held.id]),
         "parameters_url": reverse("wkf-download", args=[held.parameters_file.id]) if held.parameters_file else None,
         "parameters_name": held.parameters_file.path.rsplit("/", 1)[-1] if held.parameters_file else None,
@@ -143,7 +144,7 @@ def model_run(request: HttpRequest, specimen_id: int, model_id: int) -> JsonResp
         if held.kind == GLIF:
             config = glif_config_read(held)
             dt = simulations.glif_dt(config, query)
-            payload = simulations.glif_run(held, spec, dt) | {"state": "done"}
+            payload = simulations.glif_run_request(held, spec, dt)
         else:
             payload = simulations.biophysical_run_request(held, spec)
     except RunRequestError as error:

@@ -131,7 +131,7 @@ def test_glif_dt_changes_the_step_and_is_bounded(client):
         ({"total": "60"}, "total time in s (total) must lie between 0.002 and 25"),
         ({"start": "1", "dur": "1", "total": "1.5"}, "the stimulus ends at 2 s, after the run's total of 1.5 s"),
         ({"dt": "0.01"}, "time step in s (dt) must lie between 1e-06 and 0.0001"),
-        ({"total": "20", "dur": "1", "dt": "1e-6"}, "runs here stop at 1000000 steps"),
+        ({"total": "20", "dur": "1", "dt": "1e-6"}, "runs here stop at 5000000 steps"),
         ({"stim": "sweep", "sweep": "0"}, "sweep 0 is not a square or ramp sweep of this cell"),
         ({"stim": "noise", "cv": "5"}, "noise CV (cv) must lie between 0 and 2"),
     ],
