@@ -5,7 +5,7 @@ import time
 
 from celery import shared_task
 
-from celltypes.atlas.selectors.models import cell_protocol_get, held_model_get
+from celltypes.atlas.selectors.models import held_model_get
 from celltypes.atlas.services.morphology import (
     COMPUTE_TASK,
     RENDER_TASK,
@@ -58,7 +58,7 @@ def biophysical_run_task(self, model_id: int, stimulus_query: dict[str, str]) ->
     held = held_model_get(model_id=model_id)
     if held is None:
         return f"error: no model {model_id}"
-    spec = spec_from_task_query(stimulus_query, cell_protocol_get(specimen_id=held.model.specimen_id))
+    spec = spec_from_task_query(held, stimulus_query)
 
     def progress(fraction: float) -> None:
         if not self.request.is_eager:

@@ -35,15 +35,20 @@
     var spikeY = run.spike_times.map(function () {
       return top + 5;
     });
-    var data = [
+    var data = [];
+    if (run.recorded) {
+      data.push({ x: run.recorded.t, y: run.recorded.v, type: "scatter", mode: "lines", name: "recorded", line: { color: "#999", width: 1 }, xaxis: "x", yaxis: "y2" });
+    }
+    data = data.concat([
       { x: run.t, y: run.v, type: "scatter", mode: "lines", name: "model", line: { color: "#1f5f99", width: 1 }, xaxis: "x", yaxis: "y2" },
       { x: run.spike_times, y: spikeY, type: "scatter", mode: "markers", name: "spikes", marker: { symbol: "line-ns-open", size: 8, color: "#c0392b" }, xaxis: "x", yaxis: "y2" },
       { x: run.t, y: run.i, type: "scatter", mode: "lines", name: "stimulus", line: { color: "#555", width: 1 }, xaxis: "x", yaxis: "y" },
-    ];
+    ]);
     var layout = {
       margin: { l: 60, r: 10, t: 10, b: 45 },
       height: 420,
-      showlegend: false,
+      showlegend: !!run.recorded,
+      legend: { x: 0.01, y: 1, orientation: "h" },
       grid: { rows: 2, columns: 1, roworder: "bottom to top" },
       xaxis: { title: { text: "time (s)" } },
       yaxis: { title: { text: "stimulus (pA)" }, domain: [0, 0.25] },
@@ -51,10 +56,12 @@
     };
     Plotly.react(root, data, layout, { responsive: true, displaylogo: false });
     root.dataset.spikeCount = String(run.spike_count);
+    if (run.recorded) root.dataset.recordedSpikeCount = String(run.recorded_spike_count);
     root.setAttribute("data-drawn", "");
     var text = "Stimulus: " + run.stimulus + " · " + run.spike_count + " spike" + (run.spike_count === 1 ? "" : "s");
     if (run.wall_seconds !== undefined) text += " · simulated in " + run.wall_seconds + " s on the worker";
     else if (run.on_worker) text += " · simulated on the worker";
+    if (run.recorded) text += " · recorded: " + run.recorded_spike_count + " spikes (" + run.recorded_source + ")";
     say(root, text, false);
   }
 

@@ -6,14 +6,18 @@ facet's (``models=glif``), so the page, the search and Allen's cell-table counts
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from django.db.models import Q, QuerySet
+from numpy.typing import NDArray
 
 from celltypes.atlas import choices, filestore
+from celltypes.atlas.bundled import STIMULUS_ONTOLOGY
 from celltypes.atlas.facets import FACETS_BY_KEY
 from celltypes.atlas.models import (
     ApiCellTypesSpecimenDetail,
@@ -23,7 +27,11 @@ from celltypes.atlas.models import (
     NeuronReconstruction,
     WellKnownFile,
 )
+from celltypes.atlas.selectors.ephys import cell_ephys_get
 from celltypes.atlas.selectors.morphology import reconstruction_swc_file
+from celltypes.atlas.vocabulary import VOLTAGE_CLAMP_UNITS
+from celltypes.science.ephys.spikes import detect_spikes, threshold_t
+from celltypes.science.errors import ScienceError
 from celltypes.science.glif import GlifConfig, load_config
 
 GLIF = "glif"
@@ -220,6 +228,117 @@ def recorded_fi_curve(protocol: list[ProtocolSweep]) -> list[tuple[float, float]
         if sweep.stimulus_name == FI_STIMULUS:
             rates.setdefault(round(sweep.amplitude_pa, 1), []).append((sweep.num_spikes or 0) / sweep.duration_s)
     return [(amplitude, sum(values) / len(values)) for amplitude, values in sorted(rates.items())]
+
+
+# ---- the cell's recordings, where this copy holds its NWB file
+
+NOISE_STIMULI = ("Noise 2", "Noise 1")  # Allen's explained variance: Noise 2 (held out of the fit), else Noise 1
+NOT_RECORDED_STIMULI = ("Test",)
+RECORDED_SWEEP_CACHE_SIZE = 4  # sweeps read from held NWB files kept per process (a 20 s noise sweep: ~64 MB)
+
+
+@dataclass(frozen=True)
+class HeldRecording:
+    """The cell's NWB file held here (None when it is not) and its current-clamp sweeps, from the sweep table."""
+
+    file_id: int | None
+    file_name: str | None
+    nwb_file_id: int | None  # the cell's NWB record, held or not (what a fetch from the upstream would fetch)
+    sweeps: dict[int, str]  # sweep number -> stimulus name
+
+    @property
+    def held(self) -> bool:
+        return self.file_id is not None
+
+    def numbers(self, stimulus_name: str) -> list[int]:
+        return sorted(number for number, name in self.sweeps.items() if name == stimulus_name)
+
+
+def held_recording_get(*, specimen_id: int) -> HeldRecording:
+    ephys = cell_ephys_get(specimen_id=specimen_id)
+    nwb = next((f for f in ephys.files if f.well_known_file_type_id == choices.NWB_DOWNLOAD[0]), None)
+    held = ephys.held_nwb
+    in_file: set[int] = set()
+    if held is not None:
+        from celltypes.science.nwb import list_sweeps
+
+        try:
+            in_file = set(list_sweeps(filestore.well_known_file_path(held.id)))
+        except (ScienceError, OSError):
+            held = None  # unreadable: as good as not held (the ephys tab says why)
+    sweeps = {
+        s.sweep_number: s.stimulus_name or ""
+        for s in ephys.sweeps
+        if s.sweep_number in in_file
+        and s.stimulus_units != VOLTAGE_CLAMP_UNITS
+        and s.stimulus_name not in NOT_RECORDED_STIMULI
+    }
+    return HeldRecording(
+        file_id=held.id if held else None,
+        file_name=held.file_name if held else None,
+        nwb_file_id=nwb.id if nwb else None,
+        sweeps=sweeps,
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class RecordedSweep:
+    """One current-clamp sweep of the held NWB file: its stimulus (A) and response (V), recorded samples only."""
+
+    sweep_number: int
+    stimulus_name: str
+    sampling_rate: float  # Hz
+    stimulus: NDArray[np.float64]
+    response: NDArray[np.float64]
+    spike_times: NDArray[np.float64]  # s from the first sample: the file's (Allen's detection), else ours
+    spikes_detected_here: bool
+    source: str
+
+    @property
+    def duration(self) -> float:
+        return len(self.stimulus) / self.sampling_rate
+
+
+def recorded_sweep_read(recording: HeldRecording, sweep_number: int) -> RecordedSweep:
+    """Read one sweep of the held NWB file (ScienceError when unreadable, LookupError when not held); the last
+    few reads are kept per process while the file is unchanged."""
+    if recording.file_id is None or sweep_number not in recording.sweeps:
+        raise LookupError(f"sweep {sweep_number} is not a held current-clamp sweep of this cell")
+    path = filestore.well_known_file_path(recording.file_id)
+    stat = path.stat()
+    return _recorded_sweep(
+        str(path),
+        (stat.st_mtime_ns, stat.st_size),
+        sweep_number,
+        recording.sweeps[sweep_number],
+        f"sweep {sweep_number} of {recording.file_name}",
+    )
+
+
+@functools.lru_cache(maxsize=RECORDED_SWEEP_CACHE_SIZE)
+def _recorded_sweep(path: str, stamp: tuple[int, int], sweep_number: int, name: str, source: str) -> RecordedSweep:
+    from celltypes.science.nwb import read_sweep
+
+    sweep = read_sweep(path, sweep_number, STIMULUS_ONTOLOGY)
+    n = sweep.recorded_samples
+    response = np.asarray(sweep.response[:n], dtype=np.float64)
+    if sweep.spike_times is not None:
+        spikes = np.asarray(sweep.spike_times, dtype=np.float64)
+    else:  # a raw recording: our detection (ipfx's), threshold times as Allen's files hold them
+        spikes = threshold_t(detect_spikes(np.arange(n) / float(sweep.sampling_rate), response * 1e3))
+    stimulus = np.asarray(sweep.stimulus[:n], dtype=np.float64)
+    for array in (stimulus, response, spikes):
+        array.setflags(write=False)  # shared by every caller of the cache
+    return RecordedSweep(
+        sweep_number=sweep_number,
+        stimulus_name=name,
+        sampling_rate=float(sweep.sampling_rate),
+        stimulus=stimulus,
+        response=response,
+        spike_times=spikes,
+        spikes_detected_here=sweep.spike_times is None,
+        source=source,
+    )
 
 
 # ---- Allen's published fit metrics

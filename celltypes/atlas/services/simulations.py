@@ -39,14 +39,18 @@ from celltypes.atlas.selectors.models import (
     GLIF,
     PERISOMATIC,
     HeldModel,
+    HeldRecording,
     ProtocolSweep,
+    RecordedSweep,
     biophysical_fit_read,
     cell_protocol_get,
     glif_config_read,
+    held_recording_get,
     model_swc_path,
+    recorded_sweep_read,
 )
 from celltypes.science import biophys, stimuli
-from celltypes.science.biophys.stimulus import NEURON_BASE_RATE
+from celltypes.science.biophys.stimulus import AMPERES_PER_NANOAMPERE, NEURON_BASE_RATE
 from celltypes.science.ephys.downsample import downsample_indexes
 from celltypes.science.errors import ScienceError
 from celltypes.science.glif import GlifConfig, simulate
@@ -61,6 +65,7 @@ STIMULUS_KINDS = {
     "ramp": "ramp",
     "noise": "pink noise",
     "sweep": "a sweep of the cell",
+    "recorded": "a recorded sweep (its own stimulus, drawn over the recording)",
 }
 GLIF_MAX_SECONDS = 25.0
 BIOPHYSICAL_MAX_SECONDS = 5.0
@@ -86,7 +91,8 @@ class RunRequestError(ValueError):
 @dataclass(frozen=True)
 class StimulusSpec:
     """What to inject: amplitudes in pA, times in s. ``amplitude_pa`` is the step's height, the noise's mean;
-    ``slope_pa_per_s`` the ramp's rise; a ``sweep`` is rebuilt from the cell's sweep table row."""
+    ``slope_pa_per_s`` the ramp's rise; a ``sweep`` is rebuilt from the cell's sweep table row; a ``recorded``
+    sweep is the stimulus of the held NWB file's sweep, at its own sampling rate (``total_s`` its length)."""
 
     kind: str = "step"
     amplitude_pa: float = 100.0
@@ -100,8 +106,8 @@ class StimulusSpec:
 
     def query(self) -> dict[str, str]:
         """The URL parameters that name this stimulus (only those its kind uses)."""
-        if self.kind == "sweep":
-            return {"stim": "sweep", "sweep": str(self.sweep_number)}
+        if self.kind in ("sweep", "recorded"):
+            return {"stim": self.kind, "sweep": str(self.sweep_number)}
         params = {"stim": self.kind, "start": f"{self.start_s:g}", "dur": f"{self.duration_s:g}"}
         params["total"] = f"{self.total_s:g}"
         if self.kind == "ramp":
@@ -115,6 +121,8 @@ class StimulusSpec:
     def label(self) -> str:
         if self.kind == "sweep":
             return f"sweep {self.sweep_number}"
+        if self.kind == "recorded":
+            return f"recorded sweep {self.sweep_number}"
         if self.kind == "ramp":
             return f"ramp {self.slope_pa_per_s:g} pA/s for {self.duration_s:g} s"
         if self.kind == "noise":
@@ -136,13 +144,22 @@ def _number(query: Mapping[str, str], key: str, default: float, low: float, high
 
 
 def stimulus_spec_from_query(
-    query: Mapping[str, str], protocol: list[ProtocolSweep], *, max_seconds: float
+    query: Mapping[str, str],
+    protocol: list[ProtocolSweep],
+    *,
+    max_seconds: float,
+    recording: HeldRecording | None = None,
 ) -> StimulusSpec:
-    """Read a stimulus from URL parameters (defaults where absent), within ``max_seconds`` of simulated time."""
+    """Read a stimulus from URL parameters (defaults where absent), within ``max_seconds`` of simulated time;
+    a recorded sweep needs the cell's held ``recording``."""
     kind = query.get("stim") or "step"
     if kind not in STIMULUS_KINDS:
         raise RunRequestError(f"stimulus (stim) must be one of {', '.join(STIMULUS_KINDS)}, got {kind!r}")
-    if kind == "sweep":
+    if kind == "recorded":
+        number = int(_number(query, "sweep", -1, 0, 10_000, "sweep number"))
+        duration = recorded_sweep(recording, number).duration
+        spec = StimulusSpec("recorded", 0.0, 0.0, duration, duration, 0.0, sweep_number=number)
+    elif kind == "sweep":
         number = int(_number(query, "sweep", -1, 0, 10_000, "sweep number"))
         sweep = next((s for s in protocol if s.sweep_number == number), None)
         if sweep is None:
@@ -198,6 +215,39 @@ def stimulus_current(spec: StimulusSpec, dt: float) -> NDArray[np.float64]:
         raise RunRequestError(str(error)) from None
 
 
+def recorded_sweep(recording: HeldRecording | None, sweep_number: int | None) -> RecordedSweep:
+    """The held recording's sweep, or a RunRequestError saying why there is none."""
+    if recording is None or not recording.held:
+        raise RunRequestError("no recording of this cell is held here, so no recorded sweep can be run")
+    if sweep_number not in recording.sweeps:
+        raise RunRequestError(
+            f"sweep {sweep_number} is not a current-clamp sweep of the held recording "
+            f"(those are: {', '.join(str(n) for n in sorted(recording.sweeps)) or 'none'})"
+        )
+    try:
+        return recorded_sweep_read(recording, sweep_number)
+    except (ScienceError, OSError) as error:
+        raise RunRequestError(f"sweep {sweep_number} of the held recording cannot be read: {error}") from None
+
+
+def _recorded(held: HeldModel, spec: StimulusSpec) -> RecordedSweep:
+    return recorded_sweep(held_recording_get(specimen_id=held.model.specimen_id), spec.sweep_number)
+
+
+def recorded_payload(recorded: RecordedSweep) -> dict[str, Any]:
+    """The recording to draw under the model: downsampled t (s) and v (mV), keeping its spikes."""
+    v = recorded.response * 1e3
+    t = np.arange(len(v)) / recorded.sampling_rate
+    peaks = np.clip(np.rint(recorded.spike_times * recorded.sampling_rate).astype(np.int64), 0, max(len(v) - 1, 0))
+    indexes = downsample_indexes(v, PLOT_POINTS, peaks)
+    detected = " (spikes detected here)" if recorded.spikes_detected_here else ""
+    return {
+        "recorded": {"t": np.round(t[indexes], 6).tolist(), "v": np.round(v[indexes], 3).tolist()},
+        "recorded_spike_count": int(len(recorded.spike_times)),
+        "recorded_source": f"{recorded.source}{detected}",
+    }
+
+
 def glif_dt(config: GlifConfig, query: Mapping[str, str]) -> float:
     return _number(query, "dt", float(config.dt), *GLIF_DT_RANGE, "time step in s")
 
@@ -218,8 +268,11 @@ def glif_run(held: HeldModel, spec: StimulusSpec, dt: float | None = None) -> di
     """Run a GLIF model on ``spec`` at ``dt`` (the config's by default): the plot's payload."""
     config = glif_config_read(held)
     dt = float(config.dt) if dt is None else dt
+    recorded = _recorded(held, spec) if spec.kind == "recorded" else None
+    if recorded is not None:  # as Allen runs its models on a sweep: at the recording's own time step
+        dt = 1.0 / recorded.sampling_rate
     _check_glif_steps(spec, dt)
-    current = stimulus_current(spec, dt)
+    current = recorded.stimulus if recorded is not None else stimulus_current(spec, dt)
     result = simulate(config, current, dt)
     offset = float(config.El_reference) if config.El_reference is not None else 0.0
     v = (result.voltage + offset) * 1e3
@@ -236,6 +289,7 @@ def glif_run(held: HeldModel, spec: StimulusSpec, dt: float | None = None) -> di
         "spike_count": result.spike_count,
         "stopped_at_step": result.stopped_at_step,
         **_plot(t, v, current, steps[steps < len(v)]),
+        **(recorded_payload(recorded) if recorded is not None else {}),
     }
 
 
@@ -279,6 +333,8 @@ def glif_run_cached(held: HeldModel, spec: StimulusSpec, dt: float) -> Path:
 
 def glif_run_request(held: HeldModel, spec: StimulusSpec, dt: float) -> dict[str, Any]:
     """A GLIF run's plot: run now when short, else the worker's cached result or its state (queued once)."""
+    if spec.kind == "recorded":
+        dt = 1.0 / _recorded(held, spec).sampling_rate
     steps = _check_glif_steps(spec, dt)
     if steps <= glif_inline_max_steps():
         return glif_run(held, spec, dt) | {"state": "done"}
@@ -317,8 +373,16 @@ def glif_fi_curve(held: HeldModel, amplitudes_pa: list[float]) -> list[tuple[flo
 # ---- biophysical runs
 
 
-def biophysical_stimulus(spec: StimulusSpec) -> biophys.Stimulus:
-    return biophys.Stimulus.from_sweep(stimulus_current(spec, 1.0 / BIOPHYSICAL_RATE), BIOPHYSICAL_RATE)
+def biophysical_stimulus(held: HeldModel, spec: StimulusSpec) -> biophys.Stimulus:
+    """The soma current of a run: a recorded sweep's own samples at its rate (as Allen's runner plays a sweep),
+    else the stimulus written at NEURON's 40 kHz."""
+    try:
+        if spec.kind == "recorded":
+            recorded = _recorded(held, spec)
+            return biophys.Stimulus.from_sweep(recorded.stimulus, recorded.sampling_rate)
+        return biophys.Stimulus.from_sweep(stimulus_current(spec, 1.0 / BIOPHYSICAL_RATE), BIOPHYSICAL_RATE)
+    except biophys.BiophysError as error:
+        raise RunRequestError(str(error)) from None
 
 
 def mechanisms_cache_dir() -> Path:
@@ -353,7 +417,7 @@ def biophysical_run(held: HeldModel, spec: StimulusSpec, on_progress: Callable[[
     """Run a perisomatic or all-active model on ``spec`` with NEURON and cache the result; its path."""
     if held.kind not in (PERISOMATIC, ALL_ACTIVE):
         raise RunRequestError(f"model {held.id} is not a biophysical model")
-    stimulus = biophysical_stimulus(spec)
+    stimulus = biophysical_stimulus(held, spec)
     target = biophysical_result_path(held.id, stimulus)
     if target.is_file():
         return target
@@ -381,7 +445,8 @@ def biophysical_run(held: HeldModel, spec: StimulusSpec, on_progress: Callable[[
 
 
 def biophysical_payload(held: HeldModel, spec: StimulusSpec, path: Path) -> dict[str, Any]:
-    current = stimulus_current(spec, 1.0 / BIOPHYSICAL_RATE)
+    stimulus = biophysical_stimulus(held, spec)
+    current = stimulus.current * AMPERES_PER_NANOAMPERE
     with np.load(path) as data:
         t, v, spikes, wall = data["t"], data["v"], data["spike_times"], float(data["wall_seconds"])
     n = min(len(t), len(current))
@@ -392,12 +457,13 @@ def biophysical_payload(held: HeldModel, spec: StimulusSpec, path: Path) -> dict
         "state": "done",
         "stimulus": spec.label(),
         "query": spec.query(),
-        "dt": 1.0 / BIOPHYSICAL_RATE,
+        "dt": 1.0 / stimulus.sampling_rate,
         "v_label": "membrane potential (mV)",
         "spike_times": np.round(spikes, 6).tolist(),
         "spike_count": int(len(spikes)),
         "wall_seconds": round(wall, 2),
         **_plot(t[:n], v[:n], current[:n], peaks[peaks < n]),
+        **(recorded_payload(_recorded(held, spec)) if spec.kind == "recorded" else {}),
     }
 
 
@@ -459,7 +525,7 @@ def biophysical_run_request(held: HeldModel, spec: StimulusSpec) -> dict[str, An
         return {"state": "unavailable", "error": reason}
     if model_swc_path(held) is None:
         return {"state": "unavailable", "error": f"the reconstruction model {held.id} was fitted on is not held here"}
-    path = biophysical_result_path(held.id, biophysical_stimulus(spec))
+    path = biophysical_result_path(held.id, biophysical_stimulus(held, spec))
     if path.is_file():
         return biophysical_payload(held, spec, path)
     return _queue_once(
@@ -472,11 +538,17 @@ def biophysical_run_request(held: HeldModel, spec: StimulusSpec) -> dict[str, An
     )
 
 
-def spec_from_task_query(query: Mapping[str, str], protocol: list[ProtocolSweep]) -> StimulusSpec:
-    return stimulus_spec_from_query(query, protocol, max_seconds=BIOPHYSICAL_MAX_SECONDS)
+def spec_from_task_query(held: HeldModel, query: Mapping[str, str]) -> StimulusSpec:
+    return stimulus_spec_from_query(
+        query,
+        cell_protocol_get(specimen_id=held.model.specimen_id),
+        max_seconds=BIOPHYSICAL_MAX_SECONDS,
+        recording=held_recording_get(specimen_id=held.model.specimen_id),
+    )
 
 
 def glif_spec_from_task_query(held: HeldModel, query: Mapping[str, str]) -> tuple[StimulusSpec, float]:
     protocol = cell_protocol_get(specimen_id=held.model.specimen_id)
-    spec = stimulus_spec_from_query(query, protocol, max_seconds=GLIF_MAX_SECONDS)
+    recording = held_recording_get(specimen_id=held.model.specimen_id)
+    spec = stimulus_spec_from_query(query, protocol, max_seconds=GLIF_MAX_SECONDS, recording=recording)
     return spec, glif_dt(glif_config_read(held), query)

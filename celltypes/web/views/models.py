@@ -14,6 +14,7 @@ from django.http import Http404, HttpRequest, JsonResponse
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
+from celltypes.atlas.selectors.ephys import cell_ephys_get
 from celltypes.atlas.selectors.models import (
     ALL_ACTIVE,
     FI_STIMULUS,
@@ -21,11 +22,13 @@ from celltypes.atlas.selectors.models import (
     PERISOMATIC,
     CellModels,
     HeldModel,
+    HeldRecording,
     ProtocolSweep,
     biophysical_fit_read,
     cell_protocol_get,
     glif_config_read,
     held_model_get,
+    held_recording_get,
     kind_label,
     model_swc_path,
     published_model_metrics,
@@ -35,6 +38,7 @@ from celltypes.atlas.services import simulations
 from celltypes.atlas.services.simulations import RunRequestError, StimulusSpec
 from celltypes.science.errors import ScienceError
 from celltypes.web import presenters
+from celltypes.web.views.ephys_api import nwb_fetch_state
 
 STIMULUS_PARAMS = ("stim", "amp", "start", "dur", "total", "slope", "cv", "seed", "sweep", "dt")
 
@@ -43,19 +47,47 @@ def _max_seconds(held: HeldModel) -> float:
     return simulations.GLIF_MAX_SECONDS if held.kind == GLIF else simulations.BIOPHYSICAL_MAX_SECONDS
 
 
-def default_spec(protocol: list[ProtocolSweep]) -> StimulusSpec:
-    """The cell's Long Square sweep of median amplitude among those that made it spike, else a 100 pA step."""
+def default_spec(protocol: list[ProtocolSweep], recording: HeldRecording | None = None) -> StimulusSpec:
+    """The cell's Long Square sweep of median amplitude among those that made it spike (its recording, where
+    the cell's NWB file is held), else a 100 pA step."""
     spiking = sorted(
         (s for s in protocol if s.stimulus_name == FI_STIMULUS and (s.num_spikes or 0) > 0),
         key=lambda s: (s.amplitude_pa, s.sweep_number),
     )
-    return simulations.sweep_spec(spiking[(len(spiking) - 1) // 2]) if spiking else StimulusSpec()
+    if not spiking:
+        return StimulusSpec()
+    sweep = spiking[(len(spiking) - 1) // 2]
+    if recording is not None and recording.held and sweep.sweep_number in recording.sweeps:
+        try:
+            return simulations.stimulus_spec_from_query(
+                {"stim": "recorded", "sweep": str(sweep.sweep_number)},
+                protocol,
+                max_seconds=simulations.BIOPHYSICAL_MAX_SECONDS,
+                recording=recording,
+            )
+        except RunRequestError:
+            pass  # unreadable or too long: the rebuilt sweep
+    return simulations.sweep_spec(sweep)
 
 
-def _spec(query: dict[str, str], protocol: list[ProtocolSweep], held: HeldModel) -> StimulusSpec:
+def _spec(
+    query: dict[str, str], protocol: list[ProtocolSweep], held: HeldModel, recording: HeldRecording
+) -> StimulusSpec:
     if not set(query) - {"dt"}:
-        return default_spec(protocol)
-    return simulations.stimulus_spec_from_query(query, protocol, max_seconds=_max_seconds(held))
+        return default_spec(protocol, recording)
+    return simulations.stimulus_spec_from_query(query, protocol, max_seconds=_max_seconds(held), recording=recording)
+
+
+def _sweep_options(protocol: list[ProtocolSweep], recording: HeldRecording) -> list[tuple[int, str]]:
+    """(sweep number, label) for the form: the held recording's current-clamp sweeps, else the sweep table's
+    square and ramp sweeps (rebuilt)."""
+    amplitudes = {s.sweep_number: s.amplitude_pa for s in protocol}
+    if recording.held:
+        return [
+            (number, f"{number}: {name}" + (f" {amplitudes[number]:.1f} pA" if number in amplitudes else ""))
+            for number, name in sorted(recording.sweeps.items())
+        ]
+    return [(s.sweep_number, f"{s.sweep_number}: {s.stimulus_name} {s.amplitude_pa:.1f} pA") for s in protocol]
 
 
 def _stimulus_query(request: HttpRequest) -> dict[str, str]:
@@ -65,6 +97,7 @@ def _stimulus_query(request: HttpRequest) -> dict[str, str]:
 def models_tab(request: HttpRequest, specimen_id: int, models: CellModels) -> dict[str, Any]:
     """Context of the models tab: the selector, and for the chosen model its parameters, downloads and run."""
     protocol = cell_protocol_get(specimen_id=specimen_id)
+    recording = held_recording_get(specimen_id=specimen_id)
     recorded_fi = recorded_fi_curve(protocol)
     base = reverse("web:cell_models", args=[specimen_id])
     raw = request.GET.get("model", "")
@@ -84,7 +117,7 @@ def models_tab(request: HttpRequest, specimen_id: int, models: CellModels) -> di
         }
         for m in models.models
     ]
-    context: dict[str, Any] = {"selector": selector, "selected": held, "protocol": protocol}
+    context: dict[str, Any] = {"selector": selector, "selected": held, "protocol": protocol, "recording": recording}
     context["fi"] = {"recorded": recorded_fi, "model": None, "model_note": ""}
     if held is None:
         return context
@@ -92,7 +125,11 @@ def models_tab(request: HttpRequest, specimen_id: int, models: CellModels) -> di
     context |= {
         "kind_label": kind_label(held.kind or ""),
         "is_glif": held.kind == GLIF,
-        "stimulus_kinds": simulations.STIMULUS_KINDS,
+        "stimulus_kinds": {
+            key: label for key, label in simulations.STIMULUS_KINDS.items() if key != "recorded" or recording.held
+        },
+        "sweep_options": _sweep_options(protocol, recording),
+        "nwb_fetch": None if recording.held else nwb_fetch_state(cell_ephys_get(specimen_id=specimen_id)),
         "max_seconds": _max_seconds(held),
         "inline_max_steps": simulations.glif_inline_max_steps(),
         "zip_url": reverse("model-download", args=[held.id]),
@@ -101,10 +138,10 @@ def models_tab(request: HttpRequest, specimen_id: int, models: CellModels) -> di
         "metrics": published_model_metrics(model_id=held.id),
     }
     try:
-        spec = _spec(query, protocol, held)
+        spec = _spec(query, protocol, held, recording)
     except RunRequestError as error:
         context["run_error"] = str(error)
-        spec = default_spec(protocol)
+        spec = default_spec(protocol, recording)
     context["spec"] = spec
     run_query = spec.query() | ({"dt": query["dt"]} if "dt" in query and held.kind == GLIF else {})
     context["run_url"] = reverse("web:model_run", args=[specimen_id, held.id]) + "?" + urlencode(run_query)
@@ -138,9 +175,10 @@ def model_run(request: HttpRequest, specimen_id: int, model_id: int) -> JsonResp
     if held.parameters_file is None:
         return JsonResponse({"state": "failed", "error": "this copy does not hold the model's parameters"}, status=404)
     protocol = cell_protocol_get(specimen_id=specimen_id)
+    recording = held_recording_get(specimen_id=specimen_id)
     query = _stimulus_query(request)
     try:
-        spec = _spec(query, protocol, held)
+        spec = _spec(query, protocol, held, recording)
         if held.kind == GLIF:
             config = glif_config_read(held)
             dt = simulations.glif_dt(config, query)
