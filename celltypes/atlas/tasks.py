@@ -6,6 +6,11 @@ import time
 from celery import shared_task
 
 from celltypes.atlas.selectors.models import held_model_get
+from celltypes.atlas.services.model_metrics import (
+    EXPLAINED_VARIANCE_TASK,
+    EXPLAINED_VARIANCE_WALL_LIMIT_S,
+    glif_explained_variance_cached,
+)
 from celltypes.atlas.services.morphology import (
     COMPUTE_TASK,
     RENDER_TASK,
@@ -78,3 +83,16 @@ def glif_run_task(self, model_id: int, stimulus_query: dict[str, str]) -> str:
         expected = glif_expected_seconds(spec, dt)
         self.update_state(state="PROGRESS", meta={"started": time.time(), "expected_s": expected})
     return str(glif_run_cached(held, spec, dt))
+
+
+@shared_task(
+    name=EXPLAINED_VARIANCE_TASK,
+    soft_time_limit=EXPLAINED_VARIANCE_WALL_LIMIT_S,
+    time_limit=EXPLAINED_VARIANCE_WALL_LIMIT_S + 30,
+)
+def glif_explained_variance_task(model_id: int) -> str:
+    """Measure GLIF model `model_id` on the cell's held noise repeats (Allen's explained variance ratio)."""
+    held = held_model_get(model_id=model_id)
+    if held is None:
+        return f"error: no model {model_id}"
+    return str(glif_explained_variance_cached(held))

@@ -26,4 +26,9 @@ urlpatterns = [
     path("cell/<id:specimen_id>/morphology/", cells.cell_detail, {"tab": "morphology"}, name="cell_morphology"),
     path("cell/<id:specimen_id>/models/", cells.cell_detail, {"tab": "models"}, name="cell_models"),
     path("cell/<id:specimen_id>/models/<id:model_id>/run.json", models.model_run, name="model_run"),
+    path(
+        "cell/<id:specimen_id>/models/<id:model_id>/explained_variance.json",
+        models.model_explained_variance,
+        name="model_explained_variance",
+    ),
 ]

@@ -136,8 +136,47 @@
     });
   }
 
+  // [data-model-ev]: Allen's explained variance ratio computed here, on the worker (the cell's noise repeats).
+  function fetchEv(cell, polls) {
+    return fetch(cell.dataset.evUrl, { headers: { Accept: "application/json" } })
+      .then(function (response) {
+        return response.json();
+      })
+      .then(function (ev) {
+        if (ev.state === "queued" || ev.state === "running") {
+          cell.textContent = "computing on the worker… " + Math.round((ev.progress || 0) * 100) + " %";
+          if (polls >= MAX_POLLS) throw new Error("not finished in time");
+          return new Promise(function (resolve) {
+            setTimeout(resolve, POLL_MS);
+          }).then(function () {
+            return fetchEv(cell, polls + 1);
+          });
+        }
+        if (ev.state !== "done") throw new Error(ev.error || "not computed");
+        return ev;
+      });
+  }
+
+  function initEv(cell) {
+    if (cell.dataset.started) return;
+    cell.dataset.started = "1";
+    fetchEv(cell, 0)
+      .then(function (ev) {
+        cell.textContent = ev.ratio.toFixed(3);
+        cell.title =
+          "model " + ev.model.toFixed(3) + " / repeats " + ev.data.toFixed(3) + " · model " + ev.model_spikes +
+          " spikes, recorded " + ev.recorded_spikes.join(", ") + (ev.spikes_detected_here ? " (spikes detected here)" : "");
+        cell.dataset.ratio = String(ev.ratio);
+      })
+      .catch(function (error) {
+        cell.textContent = error.message;
+        cell.classList.add("muted");
+      });
+  }
+
   function initAll(scope) {
     var root = scope && scope.querySelectorAll ? scope : document;
+    root.querySelectorAll("[data-model-ev]").forEach(initEv);
     root.querySelectorAll("[data-model-run]").forEach(initRun);
     root.querySelectorAll("[data-model-fi]").forEach(initFi);
   }

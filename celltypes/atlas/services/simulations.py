@@ -327,7 +327,7 @@ def glif_run_cached(held: HeldModel, spec: StimulusSpec, dt: float) -> Path:
             payload = glif_run(held, spec, dt)
             filestore.write_atomic(target, [json.dumps(payload).encode()])
     finally:
-        _marker(target).unlink(missing_ok=True)
+        run_marker(target).unlink(missing_ok=True)
     return target
 
 
@@ -341,7 +341,7 @@ def glif_run_request(held: HeldModel, spec: StimulusSpec, dt: float) -> dict[str
     path = glif_result_path(held, spec, dt)
     if path.is_file():
         return _glif_cached_payload(path)
-    return _queue_once(
+    return queue_run_once(
         path,
         GLIF_RUN_TASK,
         [held.id, glif_task_query(spec, dt)],
@@ -409,7 +409,7 @@ def _task_id(path: Path, kind: str) -> str:
     return f"{kind}-{path.parent.name}-{path.stem.removeprefix(kind + '-')}"
 
 
-def _marker(path: Path) -> Path:
+def run_marker(path: Path) -> Path:
     return path.with_suffix(".running")
 
 
@@ -440,7 +440,7 @@ def biophysical_run(held: HeldModel, spec: StimulusSpec, on_progress: Callable[[
         np.savez(partial, t=result.t, v=result.v, spike_times=result.spike_times, wall_seconds=result.wall_seconds)
         partial.replace(target)
     finally:
-        _marker(target).unlink(missing_ok=True)
+        run_marker(target).unlink(missing_ok=True)
     return target
 
 
@@ -488,7 +488,7 @@ def _progress(meta: Mapping[str, Any]) -> float:
     return float(meta.get("fraction", 0.0))
 
 
-def _queue_once(
+def queue_run_once(
     path: Path,
     task_name: str,
     args: list[Any],
@@ -502,14 +502,14 @@ def _queue_once(
     state, info = _task_state(task_id)
     if state == "FAILURE":
         return {"state": "failed", "error": str(info)}
-    if filestore.claim_marker(_marker(path), stale_after=stale_after):
+    if filestore.claim_marker(run_marker(path), stale_after=stale_after):
         try:
             current_app.tasks[task_name].apply_async(args=args, task_id=task_id)
         except (biophys.BiophysError, RunRequestError, ScienceError) as error:  # eager Celery raises the run's error
             return {"state": "failed", "error": str(error)}
         except Exception:  # the broker cannot take it: say so, and let the next request try again
             log.warning("could not queue %s%r", task_name, args, exc_info=True)
-            _marker(path).unlink(missing_ok=True)
+            run_marker(path).unlink(missing_ok=True)
             return {"state": "failed", "error": "the simulation worker's queue cannot be reached; try again later"}
         if path.is_file():  # eager Celery ran it just now
             return done()
@@ -528,7 +528,7 @@ def biophysical_run_request(held: HeldModel, spec: StimulusSpec) -> dict[str, An
     path = biophysical_result_path(held.id, biophysical_stimulus(held, spec))
     if path.is_file():
         return biophysical_payload(held, spec, path)
-    return _queue_once(
+    return queue_run_once(
         path,
         BIOPHYSICAL_RUN_TASK,
         [held.id, spec.query()],

@@ -35,6 +35,11 @@ from celltypes.atlas.selectors.models import (
     recorded_fi_curve,
 )
 from celltypes.atlas.services import simulations
+from celltypes.atlas.services.model_metrics import (
+    ExplainedVarianceUnavailable,
+    glif_explained_variance_request,
+    noise_sweeps,
+)
 from celltypes.atlas.services.simulations import RunRequestError, StimulusSpec
 from celltypes.science.errors import ScienceError
 from celltypes.web import presenters
@@ -76,6 +81,20 @@ def _spec(
     if not set(query) - {"dt"}:
         return default_spec(protocol, recording)
     return simulations.stimulus_spec_from_query(query, protocol, max_seconds=_max_seconds(held), recording=recording)
+
+
+def _explained_variance_here(specimen_id: int, held: HeldModel, recording: HeldRecording) -> dict[str, Any]:
+    """What the page shows for the explained variance computed here: the URL to ask, or why it is not."""
+    if held.kind != GLIF:
+        return {"note": "Computed here for GLIF models only (a biophysical run of the noise sweeps takes minutes)."}
+    try:
+        name, numbers = noise_sweeps(recording)
+    except ExplainedVarianceUnavailable as reason:
+        return {"note": str(reason)}
+    return {
+        "url": reverse("web:model_explained_variance", args=[specimen_id, held.id]),
+        "what": f"{name}, sweeps {', '.join(str(n) for n in numbers)}",
+    }
 
 
 def _sweep_options(protocol: list[ProtocolSweep], recording: HeldRecording) -> list[tuple[int, str]]:
@@ -136,6 +155,7 @@ def models_tab(request: HttpRequest, specimen_id: int, models: CellModels) -> di
         "parameters_url": reverse("wkf-download", args=[held.parameters_file.id]) if held.parameters_file else None,
         "parameters_name": held.parameters_file.path.rsplit("/", 1)[-1] if held.parameters_file else None,
         "metrics": published_model_metrics(model_id=held.id),
+        "ev": _explained_variance_here(specimen_id, held, recording),
     }
     try:
         spec = _spec(query, protocol, held, recording)
@@ -191,3 +211,12 @@ def model_run(request: HttpRequest, specimen_id: int, model_id: int) -> JsonResp
         return JsonResponse({"state": "failed", "error": f"the model cannot be run: {error}"}, status=422)
     payload["page_url"] = reverse("web:cell_models", args=[specimen_id]) + "?" + urlencode({"model": model_id} | query)
     return JsonResponse(payload)
+
+
+@require_GET
+def model_explained_variance(request: HttpRequest, specimen_id: int, model_id: int) -> JsonResponse:
+    """Allen's explained variance ratio of a GLIF model computed here (cached), the worker's progress, or why not."""
+    held = held_model_get(model_id=model_id)
+    if held is None or held.model.specimen_id != specimen_id or held.parameters_file is None:
+        return JsonResponse({"state": "failed", "error": f"no held model {model_id} of cell {specimen_id}"}, status=404)
+    return JsonResponse(glif_explained_variance_request(held))

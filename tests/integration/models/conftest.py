@@ -6,11 +6,12 @@ import pytest
 from tests.integration.morphology.conftest import eager_celery  # noqa: F401
 
 
-def clear_glif_cache(model_id: int) -> None:
-    """Remove the cached worker runs of a GLIF model (so a test sees the run happen)."""
+def clear_model_cache(model_id: int, pattern: str = "glif-*.json") -> None:
+    """Remove a model's cached worker results and in-flight markers (so a test sees the work happen)."""
     from celltypes.atlas import filestore
 
-    for path in filestore.derived_path("simulations", str(model_id)).glob("glif-*.json"):
+    folder = filestore.derived_path("simulations", str(model_id))
+    for path in [*folder.glob(pattern), *folder.glob("*.running")]:
         path.unlink()
 
 

@@ -59,9 +59,9 @@ def test_a_long_glif_run_is_queued_once_by_name_and_reports_progress(client, que
 
 
 def test_a_long_glif_run_on_the_worker_is_cached_and_equals_the_inline_run(client, eager_celery, small_inline_limit):
-    from tests.integration.models.conftest import clear_glif_cache
+    from tests.integration.models.conftest import clear_model_cache
 
-    clear_glif_cache(GLIF3)
+    clear_model_cache(GLIF3)
     worker = client.get(URL, STEP).json()
     assert worker["state"] == "done" and worker["on_worker"] is True
     assert worker["spike_count"] == 45  # as the inline run of the same stimulus (test_models_tab)

@@ -204,7 +204,9 @@ def test_allen_published_metrics_are_loaded_into_the_model_runs_and_shown(client
     assert published_model_metrics(model_id=GLIF3) is None
     html = client.get(f"/cell/{CELL}/models/", {"model": 480629475}).content.decode()
     assert 'data-metric="explained_variance_ratio">0.698<' in html
-    assert "data-metric=" not in client.get(f"/cell/{CELL}/models/", {"model": GLIF3}).content.decode()
+    html = client.get(f"/cell/{CELL}/models/", {"model": GLIF3}).content.decode()
+    assert re.search(r'data-metric="explained_variance_ratio"><span class="muted">not in this copy', html)
+    assert 'data-metric="rheobase_feature_average"' not in html
     # the RMA API serves them from the same rows
     query = "model::NeuronalModel,rma::criteria,[id$eq480629475],rma::include,neuronal_model_runs"
     (record,) = client.get("/api/v2/data/query.json", {"q": query}).json()["msg"]
