@@ -10,10 +10,12 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
-from django.http import Http404, HttpRequest, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
+from celltypes.atlas.selectors.cells import cell_get
 from celltypes.atlas.selectors.ephys import cell_ephys_get
 from celltypes.atlas.selectors.models import (
     ALL_ACTIVE,
@@ -25,6 +27,7 @@ from celltypes.atlas.selectors.models import (
     HeldRecording,
     ProtocolSweep,
     biophysical_fit_read,
+    cell_models_get,
     cell_protocol_get,
     glif_config_read,
     held_model_get,
@@ -42,7 +45,14 @@ from celltypes.atlas.services.model_metrics import (
 )
 from celltypes.atlas.services.simulations import RunRequestError, StimulusSpec
 from celltypes.science.errors import ScienceError
+from celltypes.sync.model_fetch import (
+    ModelFetchRefused,
+    missing_models_fetch_progress,
+    missing_models_fetch_request,
+    upstream_configured,
+)
 from celltypes.web import presenters
+from celltypes.web.htmx import is_partial
 from celltypes.web.views.ephys_api import nwb_fetch_state
 
 STIMULUS_PARAMS = ("stim", "amp", "start", "dur", "total", "slope", "cv", "seed", "sweep", "dt")
@@ -137,6 +147,8 @@ def models_tab(request: HttpRequest, specimen_id: int, models: CellModels) -> di
         for m in models.models
     ]
     context: dict[str, Any] = {"selector": selector, "selected": held, "protocol": protocol, "recording": recording}
+    if models.missing:
+        context["fetch"] = missing_models_fetch_context(specimen_id)
     context["fi"] = {"recorded": recorded_fi, "model": None, "model_note": ""}
     if held is None:
         return context
@@ -220,3 +232,50 @@ def model_explained_variance(request: HttpRequest, specimen_id: int, model_id: i
     if held is None or held.model.specimen_id != specimen_id or held.parameters_file is None:
         return JsonResponse({"state": "failed", "error": f"no held model {model_id} of cell {specimen_id}"}, status=404)
     return JsonResponse(glif_explained_variance_request(held))
+
+
+# --- models Allen lists for the cell that this copy does not hold -------------------------------------------------
+
+FETCHING_STATES = ("queued", "recorded", "retrying")
+
+
+def missing_models_fetch_context(specimen_id: int, error: str | None = None) -> dict[str, Any]:
+    """The fetch panel under the list of missing models: the states of the models asked for, or the offer."""
+    states = missing_models_fetch_progress(specimen_id=specimen_id)
+    return {
+        "specimen_id": specimen_id,
+        "upstream": upstream_configured(),
+        "states": states,
+        "polling": any(s.state in FETCHING_STATES for s in states),
+        "arrived": bool(states) and all(s.state == "arrived" for s in states),
+        "error": error,
+    }
+
+
+@require_POST
+def missing_models_fetch(request: HttpRequest, specimen_id: int) -> HttpResponse:
+    """Queue the sync of the cell's models this copy lacks; htmx gets the panel (polling), a form the tab."""
+    cell = cell_get(specimen_id=specimen_id)
+    if cell is None:
+        raise Http404(f"No cell with specimen id {specimen_id}.")
+    missing = cell_models_get(specimen_id=specimen_id, row=cell.row).missing
+    error = None
+    try:
+        missing_models_fetch_request(specimen_id=specimen_id, kinds=[gap.kind for gap in missing])
+    except ModelFetchRefused as refused:
+        error = f"The models cannot be fetched: {refused}"
+    if is_partial(request):
+        return render(request, "web/_model_fetch.html", missing_models_fetch_context(specimen_id, error))
+    if error:
+        return HttpResponse(error, status=409, content_type="text/plain")
+    return redirect("web:cell_models", specimen_id)
+
+
+@require_GET
+def missing_models_fetch_status(request: HttpRequest, specimen_id: int) -> HttpResponse:
+    """The panel htmx polls; once every model asked for has arrived, HX-Refresh shows them in the selector."""
+    context = missing_models_fetch_context(specimen_id)
+    response = render(request, "web/_model_fetch.html", context)
+    if context["arrived"]:
+        response["HX-Refresh"] = "true"
+    return response
