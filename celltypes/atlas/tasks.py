@@ -6,6 +6,7 @@ import time
 from celery import shared_task
 
 from celltypes.atlas.selectors.models import held_model_get
+from celltypes.atlas.services.fi_curves import BIOPHYSICAL_FI_TASK, FI_WALL_LIMIT_S, biophysical_fi_curve
 from celltypes.atlas.services.model_metrics import (
     EXPLAINED_VARIANCE_TASK,
     EXPLAINED_VARIANCE_WALL_LIMIT_S,
@@ -96,3 +97,17 @@ def glif_explained_variance_task(model_id: int) -> str:
     if held is None:
         return f"error: no model {model_id}"
     return str(glif_explained_variance_cached(held))
+
+
+@shared_task(name=BIOPHYSICAL_FI_TASK, bind=True, soft_time_limit=FI_WALL_LIMIT_S, time_limit=FI_WALL_LIMIT_S + 60)
+def biophysical_fi_curve_task(self, model_id: int) -> str:
+    """Run biophysical model `model_id` on 1 s steps at its cell's Long Square amplitudes; progress in the meta."""
+    held = held_model_get(model_id=model_id)
+    if held is None:
+        return f"error: no model {model_id}"
+
+    def progress(fraction: float) -> None:
+        if not self.request.is_eager:
+            self.update_state(state="PROGRESS", meta={"fraction": round(fraction, 3)})
+
+    return str(biophysical_fi_curve(held, on_progress=progress))

@@ -30,6 +30,7 @@ urlpatterns = [
     path(
         "cell/<id:specimen_id>/models/fetch/status", models.missing_models_fetch_status, name="cell_models_fetch_status"
     ),
+    path("cell/<id:specimen_id>/models/<id:model_id>/fi.json", models.model_fi_curve, name="model_fi_curve"),
     path(
         "cell/<id:specimen_id>/models/<id:model_id>/explained_variance.json",
         models.model_explained_variance,

@@ -99,6 +99,34 @@
       });
   }
 
+  function fiStatus(root, text) {
+    var panel = root.closest(".model-fi");
+    var status = panel ? panel.querySelector("[data-fi-status]") : null;
+    if (status) status.textContent = text;
+  }
+
+  // A biophysical model's f-I curve comes from the worker: poll its URL (progress) until the curve is cached.
+  function fetchFi(root, url, polls) {
+    return fetch(url, { headers: { Accept: "application/json" } })
+      .then(function (response) {
+        return response.json();
+      })
+      .then(function (fi) {
+        if (fi.state === "queued" || fi.state === "running") {
+          fiStatus(root, "Model f-I curve: simulating on the worker… " + Math.round((fi.progress || 0) * 100) + " %");
+          root.dataset.fiProgress = String(fi.progress || 0);
+          if (polls >= MAX_POLLS) throw new Error("not finished in time");
+          return new Promise(function (resolve) {
+            setTimeout(resolve, POLL_MS);
+          }).then(function () {
+            return fetchFi(root, url, polls + 1);
+          });
+        }
+        if (fi.state !== "done") throw new Error(fi.error || "not computed");
+        return fi;
+      });
+  }
+
   function initFi(root) {
     if (root.dataset.started) return;
     root.dataset.started = "1";
@@ -119,20 +147,27 @@
       root.textContent = "No Long Square sweeps in the sweep table.";
       return;
     }
+    var layout = {
+      margin: { l: 55, r: 10, t: 10, b: 45 },
+      height: 300,
+      legend: { x: 0.02, y: 0.98 },
+      xaxis: { title: { text: "current (pA)" } },
+      yaxis: { title: { text: "firing rate (Hz)" }, rangemode: "tozero" },
+    };
     loadPlotly(root.dataset.plotlySrc).then(function (Plotly) {
-      Plotly.react(
-        root,
-        data,
-        {
-          margin: { l: 55, r: 10, t: 10, b: 45 },
-          height: 300,
-          legend: { x: 0.02, y: 0.98 },
-          xaxis: { title: { text: "current (pA)" } },
-          yaxis: { title: { text: "firing rate (Hz)" }, rangemode: "tozero" },
-        },
-        { responsive: true, displaylogo: false }
-      );
+      Plotly.react(root, data, layout, { responsive: true, displaylogo: false });
       root.setAttribute("data-drawn", "");
+      if (!fi.url) return;
+      fetchFi(root, fi.url, 0)
+        .then(function (model) {
+          curve(model.points, "model", "#1f5f99");
+          Plotly.react(root, data, layout, { responsive: true, displaylogo: false });
+          root.dataset.modelFiPoints = String(model.points.length);
+          fiStatus(root, "Model f-I curve: " + model.points.length + " steps of " + model.step_seconds + " s, simulated in " + model.wall_seconds + " s on the worker.");
+        })
+        .catch(function (error) {
+          fiStatus(root, "Model f-I curve: " + error.message);
+        });
     });
   }
 

@@ -38,6 +38,7 @@ from celltypes.atlas.selectors.models import (
     recorded_fi_curve,
 )
 from celltypes.atlas.services import simulations
+from celltypes.atlas.services.fi_curves import MAX_AMPLITUDES, biophysical_fi_request
 from celltypes.atlas.services.model_metrics import (
     ExplainedVarianceUnavailable,
     glif_explained_variance_request,
@@ -189,7 +190,10 @@ def models_tab(request: HttpRequest, specimen_id: int, models: CellModels) -> di
             context["fi"]["model"] = simulations.glif_fi_curve(held, [a for a, _ in recorded_fi])
         elif held.kind in (PERISOMATIC, ALL_ACTIVE):
             context["general"], context["genome"] = presenters.biophysical_parameter_rows(biophysical_fit_read(held))
-            context["fi"]["model_note"] = "The f-I curve of a biophysical model is not computed here: run its sweeps."
+            context["fi"]["url"] = reverse("web:model_fi_curve", args=[specimen_id, held.id])
+            context["fi"]["model_note"] = (
+                f"Model: 1 s steps at up to {MAX_AMPLITUDES} of the same amplitudes, simulated on the worker."
+            )
             context["biophys_unavailable"] = simulations.biophysical_unavailable_reason()
             if model_swc_path(held) is None:
                 context["biophys_unavailable"] = "The reconstruction this model was fitted on is not held here."
@@ -279,3 +283,12 @@ def missing_models_fetch_status(request: HttpRequest, specimen_id: int) -> HttpR
     if context["arrived"]:
         response["HX-Refresh"] = "true"
     return response
+
+
+@require_GET
+def model_fi_curve(request: HttpRequest, specimen_id: int, model_id: int) -> JsonResponse:
+    """A biophysical model's f-I curve: cached, the worker's progress (queued once), or why not."""
+    held = held_model_get(model_id=model_id)
+    if held is None or held.model.specimen_id != specimen_id or held.parameters_file is None:
+        return JsonResponse({"state": "failed", "error": f"no held model {model_id} of cell {specimen_id}"}, status=404)
+    return JsonResponse(biophysical_fi_request(held))
