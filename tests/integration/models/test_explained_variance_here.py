@@ -10,7 +10,7 @@ from celltypes.atlas.services import simulations
 from celltypes.atlas.services.model_metrics import EXPLAINED_VARIANCE_TASK
 from celltypes.science.glif import simulate
 from celltypes.science.glif.explained_variance import spike_train_explained_variance
-from tests.integration.models.conftest import SYNTHETIC_CELL, SYNTHETIC_RATE, synthetic_noise_stimulus
+from tests.support.synthetic_recording import SYNTHETIC_CELL, SYNTHETIC_RATE, synthetic_noise_stimulus
 
 pytestmark = pytest.mark.django_db
 

@@ -10,7 +10,7 @@ import pytest
 from celltypes.atlas.selectors.models import held_model_get, held_recording_get
 from celltypes.atlas.services import simulations
 from celltypes.science.glif import simulate
-from tests.integration.models.conftest import SYNTHETIC_CELL, SYNTHETIC_LONG_SQUARE_SPIKES, SYNTHETIC_RATE
+from tests.support.synthetic_recording import SYNTHETIC_CELL, SYNTHETIC_LONG_SQUARE_SPIKES, SYNTHETIC_RATE
 
 pytestmark = pytest.mark.django_db
 
@@ -78,7 +78,8 @@ def test_a_biophysical_run_on_a_recorded_sweep_plays_its_samples_at_its_rate(hel
 def test_the_recording_fetched_from_the_models_tab_is_then_drawn_under_the_model(
     client, settings, stub_upstream, eager_celery, tmp_path
 ):
-    from tests.integration.models.conftest import SYNTHETIC_NWB_FILE_ID, forget_synthetic_nwb, write_synthetic_nwb
+    from tests.integration.models.conftest import forget_synthetic_nwb
+    from tests.support.synthetic_recording import SYNTHETIC_NWB_FILE_ID, write_synthetic_nwb
 
     write_synthetic_nwb(tmp_path / "synthetic.nwb")
     stub_upstream.files[SYNTHETIC_NWB_FILE_ID] = (tmp_path / "synthetic.nwb").read_bytes()
