@@ -234,17 +234,25 @@ def _recorded(held: HeldModel, spec: StimulusSpec) -> RecordedSweep:
     return recorded_sweep(held_recording_get(specimen_id=held.model.specimen_id), spec.sweep_number)
 
 
-def recorded_payload(recorded: RecordedSweep) -> dict[str, Any]:
-    """The recording to draw under the model: downsampled t (s) and v (mV), keeping its spikes."""
+def recorded_payload(recorded: RecordedSweep, *, above_rest: bool = False) -> dict[str, Any]:
+    """The recording to draw under the model: downsampled t (s) and v (mV), keeping its spikes. ``above_rest``
+    (a GLIF model without a resting potential draws voltage above rest): minus the recording's own resting
+    potential, the mean before its stimulus starts (said in the source)."""
     v = recorded.response * 1e3
+    source = recorded.source + (" (spikes detected here)" if recorded.spikes_detected_here else "")
+    if above_rest:
+        onset = np.flatnonzero(recorded.stimulus != 0)
+        before = v[: onset[0]] if len(onset) and onset[0] > 0 else v[: max(1, int(0.1 * recorded.sampling_rate))]
+        rest = float(np.mean(before))
+        v = v - rest
+        source += f", drawn above its resting potential ({rest:.1f} mV, its mean before the stimulus)"
     t = np.arange(len(v)) / recorded.sampling_rate
     peaks = np.clip(np.rint(recorded.spike_times * recorded.sampling_rate).astype(np.int64), 0, max(len(v) - 1, 0))
     indexes = downsample_indexes(v, PLOT_POINTS, peaks)
-    detected = " (spikes detected here)" if recorded.spikes_detected_here else ""
     return {
         "recorded": {"t": np.round(t[indexes], 6).tolist(), "v": np.round(v[indexes], 3).tolist()},
         "recorded_spike_count": int(len(recorded.spike_times)),
-        "recorded_source": f"{recorded.source}{detected}",
+        "recorded_source": source,
     }
 
 
@@ -289,7 +297,7 @@ def glif_run(held: HeldModel, spec: StimulusSpec, dt: float | None = None) -> di
         "spike_count": result.spike_count,
         "stopped_at_step": result.stopped_at_step,
         **_plot(t, v, current, steps[steps < len(v)]),
-        **(recorded_payload(recorded) if recorded is not None else {}),
+        **(recorded_payload(recorded, above_rest=config.El_reference is None) if recorded is not None else {}),
     }
 
 

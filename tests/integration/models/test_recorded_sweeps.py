@@ -37,7 +37,10 @@ def test_a_glif_model_runs_on_the_recorded_sweep_at_its_rate_and_returns_the_rec
     assert run["state"] == "done" and run["stimulus"] == "recorded sweep 29" and run["dt"] == 1 / SYNTHETIC_RATE
     assert run["recorded_spike_count"] == SYNTHETIC_LONG_SQUARE_SPIKES
     assert run["recorded_source"].startswith("sweep 29 of ")
-    assert max(run["recorded"]["v"]) == pytest.approx(30.0) and min(run["recorded"]["v"]) == pytest.approx(-68.0)
+    # this config has no resting potential (the model draws voltage above rest): so is the recording drawn
+    assert run["v_label"] == "voltage above rest (mV)"
+    assert "drawn above its resting potential (-68.0 mV, its mean before the stimulus)" in run["recorded_source"]
+    assert max(run["recorded"]["v"]) == pytest.approx(98.0) and min(run["recorded"]["v"]) == pytest.approx(0.0)
     # the model ran on the file's own 70 pA square, sample for sample
     from celltypes.atlas.selectors.models import glif_config_read
 
@@ -46,6 +49,12 @@ def test_a_glif_model_runs_on_the_recorded_sweep_at_its_rate_and_returns_the_rec
     expected = simulate(glif_config_read(held_model_get(model_id=GLIF1)), square, 1 / SYNTHETIC_RATE)
     assert run["spike_count"] == expected.spike_count > 0
     assert max(run["i"]) == pytest.approx(70.0)
+
+
+def test_a_model_with_a_resting_potential_is_drawn_over_the_recording_as_recorded(client, held_synthetic_nwb):
+    run = client.get(f"/cell/{SYNTHETIC_CELL}/models/566291897/run.json", {"stim": "recorded", "sweep": "29"}).json()
+    assert run["v_label"] == "membrane potential (mV)" and "resting potential" not in run["recorded_source"]
+    assert max(run["recorded"]["v"]) == pytest.approx(30.0) and min(run["recorded"]["v"]) == pytest.approx(-68.0)
 
 
 def test_the_page_defaults_to_the_recorded_sweep_when_the_recording_is_held(client, held_synthetic_nwb):
