@@ -41,7 +41,7 @@ MAX_AMPLITUDES = 10
 STEP_START_S = 0.1
 STEP_SECONDS = 1.0  # as Allen's Long Square
 STEP_TAIL_S = 0.1
-FI_WALL_LIMIT_S = 1200.0  # 10 all-active steps take about 60-120 s here; a slow machine gets room
+FI_WALL_LIMIT_S = 900.0  # 10 all-active steps took 185 s on a busy machine here; within the broker visibility
 
 
 def fi_amplitudes(recorded_amplitudes: list[float]) -> list[float]:
