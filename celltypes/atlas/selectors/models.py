@@ -27,7 +27,6 @@ from celltypes.atlas.models import (
     NeuronReconstruction,
     WellKnownFile,
 )
-from celltypes.atlas.selectors.ephys import cell_ephys_get
 from celltypes.atlas.selectors.morphology import reconstruction_swc_file
 from celltypes.atlas.vocabulary import VOLTAGE_CLAMP_UNITS
 from celltypes.science.ephys.spikes import detect_spikes, threshold_t
@@ -243,7 +242,7 @@ class HeldRecording:
 
     file_id: int | None
     file_name: str | None
-    nwb_file_id: int | None  # the cell's NWB record, held or not (what a fetch from the upstream would fetch)
+    nwb_file: WellKnownFile | None  # the cell's NWB record, held or not (what a fetch from the upstream would fetch)
     sweeps: dict[int, str]  # sweep number -> stimulus name
 
     @property
@@ -255,9 +254,13 @@ class HeldRecording:
 
 
 def held_recording_get(*, specimen_id: int) -> HeldRecording:
-    ephys = cell_ephys_get(specimen_id=specimen_id)
-    nwb = next((f for f in ephys.files if f.well_known_file_type_id == choices.NWB_DOWNLOAD[0]), None)
-    held = ephys.held_nwb
+    """The cell's NWB record and, where the file store holds it, the sweeps it holds (one query when not held)."""
+    files = list(
+        WellKnownFile.objects.filter(
+            ephys_result__specimen__id=specimen_id, well_known_file_type_id=choices.NWB_DOWNLOAD[0]
+        ).order_by("id")
+    )
+    held = next((f for f in files if filestore.has_well_known_file(f.id)), None)
     in_file: set[int] = set()
     if held is not None:
         from celltypes.science.nwb import list_sweeps
@@ -266,18 +269,19 @@ def held_recording_get(*, specimen_id: int) -> HeldRecording:
             in_file = set(list_sweeps(filestore.well_known_file_path(held.id)))
         except (ScienceError, OSError):
             held = None  # unreadable: as good as not held (the ephys tab says why)
-    sweeps = {
-        s.sweep_number: s.stimulus_name or ""
-        for s in ephys.sweeps
-        if s.sweep_number in in_file
-        and s.stimulus_units != VOLTAGE_CLAMP_UNITS
-        and s.stimulus_name not in NOT_RECORDED_STIMULI
-    }
+    rows = (
+        EphysSweep.objects.filter(specimen_id=specimen_id, sweep_number__in=in_file)
+        .exclude(stimulus_units=VOLTAGE_CLAMP_UNITS)
+        .exclude(stimulus_name__in=NOT_RECORDED_STIMULI)
+        .values_list("sweep_number", "stimulus_name")
+        if held is not None
+        else []
+    )
     return HeldRecording(
         file_id=held.id if held else None,
         file_name=held.file_name if held else None,
-        nwb_file_id=nwb.id if nwb else None,
-        sweeps=sweeps,
+        nwb_file=held or (files[0] if files else None),
+        sweeps={number: name or "" for number, name in rows},
     )
 
 

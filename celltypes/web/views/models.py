@@ -16,7 +16,6 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from celltypes.atlas.selectors.cells import cell_get
-from celltypes.atlas.selectors.ephys import cell_ephys_get
 from celltypes.atlas.selectors.models import (
     ALL_ACTIVE,
     FI_STIMULUS,
@@ -52,9 +51,9 @@ from celltypes.sync.model_fetch import (
     missing_models_fetch_request,
     upstream_configured,
 )
+from celltypes.sync.nwb_fetch import nwb_fetch_progress_get
 from celltypes.web import presenters
 from celltypes.web.htmx import is_partial
-from celltypes.web.views.ephys_api import nwb_fetch_state
 
 STIMULUS_PARAMS = ("stim", "amp", "start", "dur", "total", "slope", "cv", "seed", "sweep", "dt")
 
@@ -105,6 +104,17 @@ def _explained_variance_here(specimen_id: int, held: HeldModel, recording: HeldR
     return {
         "url": reverse("web:model_explained_variance", args=[specimen_id, held.id]),
         "what": f"{name}, sweeps {', '.join(str(n) for n in numbers)}",
+    }
+
+
+def _nwb_fetch(recording: HeldRecording) -> dict[str, Any] | None:
+    """The ephys tab's fetch of the cell's NWB file, offered where it is recorded but not held."""
+    if recording.held or recording.nwb_file is None:
+        return None
+    return {
+        "file": recording.nwb_file,
+        "progress": nwb_fetch_progress_get(file_id=recording.nwb_file.id),
+        "upstream": upstream_configured(),
     }
 
 
@@ -161,7 +171,7 @@ def models_tab(request: HttpRequest, specimen_id: int, models: CellModels) -> di
             key: label for key, label in simulations.STIMULUS_KINDS.items() if key != "recorded" or recording.held
         },
         "sweep_options": _sweep_options(protocol, recording),
-        "nwb_fetch": None if recording.held else nwb_fetch_state(cell_ephys_get(specimen_id=specimen_id)),
+        "nwb_fetch": _nwb_fetch(recording),
         "max_seconds": _max_seconds(held),
         "inline_max_steps": simulations.glif_inline_max_steps(),
         "zip_url": reverse("model-download", args=[held.id]),

@@ -178,7 +178,8 @@ def test_404_page_renders_for_any_unknown_url(client):
     assert b'action="/cells/"' in response.content
 
 
-@pytest.mark.parametrize(("suffix", "budget"), [("", 5), ("ephys/", 9), ("morphology/", 9), ("models/", 8)])
+# models/: + the cell's NWB record (is its recording held?) and the chosen model's NeuronalModelRun metrics
+@pytest.mark.parametrize(("suffix", "budget"), [("", 5), ("ephys/", 9), ("morphology/", 9), ("models/", 10)])
 def test_cell_pages_take_a_fixed_number_of_queries(client, django_assert_max_num_queries, suffix, budget):
     client.get(f"/cell/{MODELLED_CELL}/{suffix}")  # the morphology tab computes missing features once, then reads
     with django_assert_max_num_queries(budget):
