@@ -316,9 +316,16 @@ def glif_inline_max_steps() -> int:
 
 
 def glif_result_path(held: HeldModel, spec: StimulusSpec, dt: float) -> Path:
-    """Where the plot of a worker's GLIF run is cached: keyed by the parameter file's content, stimulus and dt."""
+    """Where the plot of a worker's GLIF run is cached: keyed by the parameter file's content, stimulus and dt
+    (and for a recorded sweep, the held file's identity)."""
     wkf = held.parameters_file
-    key = json.dumps([wkf.sha256 or wkf.id if wkf else None, spec.query(), repr(float(dt))], sort_keys=True)
+    parts: list[Any] = [wkf.sha256 or wkf.id if wkf else None, spec.query(), repr(float(dt))]
+    if spec.kind == "recorded":  # the held file the stimulus comes from, as it is now
+        recording = held_recording_get(specimen_id=held.model.specimen_id)
+        if recording.file_id is not None:
+            stat = filestore.well_known_file_path(recording.file_id).stat()
+            parts.append([recording.file_id, stat.st_size, stat.st_mtime_ns])
+    key = json.dumps(parts, sort_keys=True)
     return filestore.derived_path("simulations", str(held.id), f"glif-{hashlib.sha256(key.encode()).hexdigest()}.json")
 
 

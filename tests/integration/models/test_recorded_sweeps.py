@@ -101,3 +101,29 @@ def test_the_recording_fetched_from_the_models_tab_is_then_drawn_under_the_model
         assert "data-recording-held" in html and "stim=recorded&amp;sweep=29" in html
     finally:
         forget_synthetic_nwb()
+
+
+def test_a_long_recorded_run_goes_to_the_worker_keyed_by_the_held_file(
+    client, held_synthetic_nwb, eager_celery, settings
+):
+    import os
+
+    from celltypes.atlas import filestore
+    from tests.support.synthetic_recording import SYNTHETIC_NWB_FILE_ID
+
+    url = f"/cell/{SYNTHETIC_CELL}/models/{GLIF1}/run.json"
+    inline = client.get(url, {"stim": "recorded", "sweep": "29"}).json()
+    settings.CELLTYPES_GLIF_INLINE_MAX_STEPS = 10_000  # the sweep's 125,000 steps go to the worker
+    worker = client.get(url, {"stim": "recorded", "sweep": "29"}).json()
+    assert worker["on_worker"] is True and worker["spike_times"] == inline["spike_times"]
+    assert worker["recorded"] == inline["recorded"]
+    held = held_model_get(model_id=GLIF1)
+    recording = held_recording_get(specimen_id=SYNTHETIC_CELL)
+    spec = simulations.stimulus_spec_from_query(
+        {"stim": "recorded", "sweep": "29"}, [], max_seconds=simulations.GLIF_MAX_SECONDS, recording=recording
+    )
+    before = simulations.glif_result_path(held, spec, 1 / SYNTHETIC_RATE)
+    assert before.is_file()
+    path = filestore.well_known_file_path(SYNTHETIC_NWB_FILE_ID)
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 10**9))  # the held file changed
+    assert simulations.glif_result_path(held, spec, 1 / SYNTHETIC_RATE) != before
