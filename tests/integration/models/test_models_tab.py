@@ -211,3 +211,10 @@ def test_allen_published_metrics_are_loaded_into_the_model_runs_and_shown(client
     query = "model::NeuronalModel,rma::criteria,[id$eq480629475],rma::include,neuronal_model_runs"
     (record,) = client.get("/api/v2/data/query.json", {"q": query}).json()["msg"]
     assert record["neuronal_model_runs"][0]["explained_variance_ratio"] == pytest.approx(0.698053643069769)
+
+
+def test_a_biophysical_page_points_at_allens_measures_of_the_published_fit(client):
+    # all-active 497233223 fires 53 spikes on sweep 29 (recorded: 24), as the AllenSDK's own runner does with it
+    html = client.get(f"/cell/{CELL}/models/", {"model": 497233223}).content.decode()
+    assert "data-biophys-note" in html and "the published model's behaviour" in html
+    assert 'data-metric-missing="rheobase_feature_average"' in html
