@@ -61,6 +61,9 @@ CELLTYPES_IMAGE_VARIANTS_MAX = env.int("CELLTYPES_IMAGE_VARIANTS_MAX", default=1
 # A request may render a morphology preview itself only from an SWC of at most this many bytes (about 20,000
 # nodes, 0.3 s); a larger one is rendered by the worker while the request answers "pending".
 CELLTYPES_PREVIEW_INLINE_MAX_BYTES = env.int("CELLTYPES_PREVIEW_INLINE_MAX_BYTES", default=2_000_000)
+# A GLIF run of at most this many steps runs in the request (20 s at Allen's 50 kHz, well under a second); a
+# longer one goes to the worker, whose result is cached by (model, stimulus, dt).
+CELLTYPES_GLIF_INLINE_MAX_STEPS = env.int("CELLTYPES_GLIF_INLINE_MAX_STEPS", default=400_000)
 
 INSTALLED_APPS = [
     "django.contrib.admin",

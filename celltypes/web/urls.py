@@ -37,4 +37,14 @@ urlpatterns = [
     path("cell/<id:specimen_id>/morphology/", cells.cell_detail, {"tab": "morphology"}, name="cell_morphology"),
     path("cell/<id:specimen_id>/models/", cells.cell_detail, {"tab": "models"}, name="cell_models"),
     path("cell/<id:specimen_id>/models/<id:model_id>/run.json", models.model_run, name="model_run"),
+    path("cell/<id:specimen_id>/models/fetch", models.missing_models_fetch, name="cell_models_fetch"),
+    path(
+        "cell/<id:specimen_id>/models/fetch/status", models.missing_models_fetch_status, name="cell_models_fetch_status"
+    ),
+    path("cell/<id:specimen_id>/models/<id:model_id>/fi.json", models.model_fi_curve, name="model_fi_curve"),
+    path(
+        "cell/<id:specimen_id>/models/<id:model_id>/explained_variance.json",
+        models.model_explained_variance,
+        name="model_explained_variance",
+    ),
 ]

@@ -35,15 +35,20 @@
     var spikeY = run.spike_times.map(function () {
       return top + 5;
     });
-    var data = [
+    var data = [];
+    if (run.recorded) {
+      data.push({ x: run.recorded.t, y: run.recorded.v, type: "scatter", mode: "lines", name: "recorded", line: { color: "#999", width: 1 }, xaxis: "x", yaxis: "y2" });
+    }
+    data = data.concat([
       { x: run.t, y: run.v, type: "scatter", mode: "lines", name: "model", line: { color: "#1f5f99", width: 1 }, xaxis: "x", yaxis: "y2" },
       { x: run.spike_times, y: spikeY, type: "scatter", mode: "markers", name: "spikes", marker: { symbol: "line-ns-open", size: 8, color: "#c0392b" }, xaxis: "x", yaxis: "y2" },
       { x: run.t, y: run.i, type: "scatter", mode: "lines", name: "stimulus", line: { color: "#555", width: 1 }, xaxis: "x", yaxis: "y" },
-    ];
+    ]);
     var layout = {
       margin: { l: 60, r: 10, t: 10, b: 45 },
       height: 420,
-      showlegend: false,
+      showlegend: !!run.recorded,
+      legend: { x: 0.01, y: 1, orientation: "h" },
       grid: { rows: 2, columns: 1, roworder: "bottom to top" },
       xaxis: { title: { text: "time (s)" } },
       yaxis: { title: { text: "stimulus (pA)" }, domain: [0, 0.25] },
@@ -51,9 +56,12 @@
     };
     Plotly.react(root, data, layout, { responsive: true, displaylogo: false });
     root.dataset.spikeCount = String(run.spike_count);
+    if (run.recorded) root.dataset.recordedSpikeCount = String(run.recorded_spike_count);
     root.setAttribute("data-drawn", "");
     var text = "Stimulus: " + run.stimulus + " · " + run.spike_count + " spike" + (run.spike_count === 1 ? "" : "s");
     if (run.wall_seconds !== undefined) text += " · simulated in " + run.wall_seconds + " s on the worker";
+    else if (run.on_worker) text += " · simulated on the worker";
+    if (run.recorded) text += " · recorded: " + run.recorded_spike_count + " spikes (" + run.recorded_source + ")";
     say(root, text, false);
   }
 
@@ -91,6 +99,34 @@
       });
   }
 
+  function fiStatus(root, text) {
+    var panel = root.closest(".model-fi");
+    var status = panel ? panel.querySelector("[data-fi-status]") : null;
+    if (status) status.textContent = text;
+  }
+
+  // A biophysical model's f-I curve comes from the worker: poll its URL (progress) until the curve is cached.
+  function fetchFi(root, url, polls) {
+    return fetch(url, { headers: { Accept: "application/json" } })
+      .then(function (response) {
+        return response.json();
+      })
+      .then(function (fi) {
+        if (fi.state === "queued" || fi.state === "running") {
+          fiStatus(root, "Model f-I curve: simulating on the worker… " + Math.round((fi.progress || 0) * 100) + " %");
+          root.dataset.fiProgress = String(fi.progress || 0);
+          if (polls >= MAX_POLLS) throw new Error("not finished in time");
+          return new Promise(function (resolve) {
+            setTimeout(resolve, POLL_MS);
+          }).then(function () {
+            return fetchFi(root, url, polls + 1);
+          });
+        }
+        if (fi.state !== "done") throw new Error(fi.error || "not computed");
+        return fi;
+      });
+  }
+
   function initFi(root) {
     if (root.dataset.started) return;
     root.dataset.started = "1";
@@ -111,25 +147,71 @@
       root.textContent = "No Long Square sweeps in the sweep table.";
       return;
     }
+    var layout = {
+      margin: { l: 55, r: 10, t: 10, b: 45 },
+      height: 300,
+      legend: { x: 0.02, y: 0.98 },
+      xaxis: { title: { text: "current (pA)" } },
+      yaxis: { title: { text: "firing rate (Hz)" }, rangemode: "tozero" },
+    };
     loadPlotly(root.dataset.plotlySrc).then(function (Plotly) {
-      Plotly.react(
-        root,
-        data,
-        {
-          margin: { l: 55, r: 10, t: 10, b: 45 },
-          height: 300,
-          legend: { x: 0.02, y: 0.98 },
-          xaxis: { title: { text: "current (pA)" } },
-          yaxis: { title: { text: "firing rate (Hz)" }, rangemode: "tozero" },
-        },
-        { responsive: true, displaylogo: false }
-      );
+      Plotly.react(root, data, layout, { responsive: true, displaylogo: false });
       root.setAttribute("data-drawn", "");
+      if (!fi.url) return;
+      fetchFi(root, fi.url, 0)
+        .then(function (model) {
+          curve(model.points, "model", "#1f5f99");
+          Plotly.react(root, data, layout, { responsive: true, displaylogo: false });
+          root.dataset.modelFiPoints = String(model.points.length);
+          fiStatus(root, "Model f-I curve: " + model.points.length + " steps of " + model.step_seconds + " s, simulated in " + model.wall_seconds + " s on the worker.");
+        })
+        .catch(function (error) {
+          fiStatus(root, "Model f-I curve: " + error.message);
+        });
     });
+  }
+
+  // [data-model-ev]: Allen's explained variance ratio computed here, on the worker (the cell's noise repeats).
+  function fetchEv(cell, polls) {
+    return fetch(cell.dataset.evUrl, { headers: { Accept: "application/json" } })
+      .then(function (response) {
+        return response.json();
+      })
+      .then(function (ev) {
+        if (ev.state === "queued" || ev.state === "running") {
+          cell.textContent = "computing on the worker… " + Math.round((ev.progress || 0) * 100) + " %";
+          if (polls >= MAX_POLLS) throw new Error("not finished in time");
+          return new Promise(function (resolve) {
+            setTimeout(resolve, POLL_MS);
+          }).then(function () {
+            return fetchEv(cell, polls + 1);
+          });
+        }
+        if (ev.state !== "done") throw new Error(ev.error || "not computed");
+        return ev;
+      });
+  }
+
+  function initEv(cell) {
+    if (cell.dataset.started) return;
+    cell.dataset.started = "1";
+    fetchEv(cell, 0)
+      .then(function (ev) {
+        cell.textContent = ev.ratio.toFixed(3);
+        cell.title =
+          "model " + ev.model.toFixed(3) + " / repeats " + ev.data.toFixed(3) + " · model " + ev.model_spikes +
+          " spikes, recorded " + ev.recorded_spikes.join(", ") + (ev.spikes_detected_here ? " (spikes detected here)" : "");
+        cell.dataset.ratio = String(ev.ratio);
+      })
+      .catch(function (error) {
+        cell.textContent = error.message;
+        cell.classList.add("muted");
+      });
   }
 
   function initAll(scope) {
     var root = scope && scope.querySelectorAll ? scope : document;
+    root.querySelectorAll("[data-model-ev]").forEach(initEv);
     root.querySelectorAll("[data-model-run]").forEach(initRun);
     root.querySelectorAll("[data-model-fi]").forEach(initFi);
   }

@@ -37,6 +37,10 @@ class NeuronalModelRun(models.Model):
     id = models.BigIntegerField(primary_key=True)
     neuronal_model = models.ForeignKey(NeuronalModel, on_delete=models.CASCADE, related_name="neuronal_model_runs")
     name = models.CharField(max_length=300, null=True, blank=True)
+    # Allen's measures of the fit (its RMA fields): the explained variance ratio of the model's spike trains on
+    # held-out noise sweeps, and the biophysical fit's average feature error at rheobase.
+    explained_variance_ratio = models.FloatField(null=True, blank=True)
+    rheobase_feature_average = models.FloatField(null=True, blank=True)
 
     class Meta:
         db_table = "neuronal_model_runs"

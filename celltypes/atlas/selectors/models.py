@@ -6,26 +6,31 @@ facet's (``models=glif``), so the page, the search and Allen's cell-table counts
 
 from __future__ import annotations
 
-import csv
 import functools
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from django.db.models import QuerySet
+import numpy as np
+from django.db.models import Q, QuerySet
+from numpy.typing import NDArray
 
 from celltypes.atlas import choices, filestore
-from celltypes.atlas.bundled import DEMO_DIR
+from celltypes.atlas.bundled import STIMULUS_ONTOLOGY
 from celltypes.atlas.facets import FACETS_BY_KEY
 from celltypes.atlas.models import (
     ApiCellTypesSpecimenDetail,
     EphysSweep,
     NeuronalModel,
+    NeuronalModelRun,
     NeuronReconstruction,
     WellKnownFile,
 )
 from celltypes.atlas.selectors.morphology import reconstruction_swc_file
+from celltypes.atlas.vocabulary import VOLTAGE_CLAMP_UNITS
+from celltypes.science.ephys.spikes import detect_spikes, threshold_t
+from celltypes.science.errors import ScienceError
 from celltypes.science.glif import GlifConfig, load_config
 
 GLIF = "glif"
@@ -224,51 +229,145 @@ def recorded_fi_curve(protocol: list[ProtocolSweep]) -> list[tuple[float, float]
     return [(amplitude, sum(values) / len(values)) for amplitude, values in sorted(rates.items())]
 
 
+# ---- the cell's recordings, where this copy holds its NWB file
+
+NOISE_STIMULI = ("Noise 2", "Noise 1")  # Allen's explained variance: Noise 2 (held out of the fit), else Noise 1
+NOT_RECORDED_STIMULI = ("Test",)
+RECORDED_SWEEP_CACHE_SIZE = 4  # sweeps read from held NWB files kept per process (a 20 s noise sweep: ~64 MB)
+
+
+@dataclass(frozen=True)
+class HeldRecording:
+    """The cell's NWB file held here (None when it is not) and its current-clamp sweeps, from the sweep table."""
+
+    file_id: int | None
+    file_name: str | None
+    nwb_file: WellKnownFile | None  # the cell's NWB record, held or not (what a fetch from the upstream would fetch)
+    sweeps: dict[int, str]  # sweep number -> stimulus name
+
+    @property
+    def held(self) -> bool:
+        return self.file_id is not None
+
+    def numbers(self, stimulus_name: str) -> list[int]:
+        return sorted(number for number, name in self.sweeps.items() if name == stimulus_name)
+
+
+def held_recording_get(*, specimen_id: int) -> HeldRecording:
+    """The cell's NWB record and, where the file store holds it, the sweeps it holds (one query when not held)."""
+    files = list(
+        WellKnownFile.objects.filter(
+            ephys_result__specimen__id=specimen_id, well_known_file_type_id=choices.NWB_DOWNLOAD[0]
+        ).order_by("id")
+    )
+    held = next((f for f in files if filestore.has_well_known_file(f.id)), None)
+    in_file: set[int] = set()
+    if held is not None:
+        from celltypes.science.nwb import list_sweeps
+
+        try:
+            in_file = set(list_sweeps(filestore.well_known_file_path(held.id)))
+        except (ScienceError, OSError):
+            held = None  # unreadable: as good as not held (the ephys tab says why)
+    rows = (
+        EphysSweep.objects.filter(specimen_id=specimen_id, sweep_number__in=in_file)
+        .exclude(stimulus_units=VOLTAGE_CLAMP_UNITS)
+        .exclude(stimulus_name__in=NOT_RECORDED_STIMULI)
+        .values_list("sweep_number", "stimulus_name")
+        if held is not None
+        else []
+    )
+    return HeldRecording(
+        file_id=held.id if held else None,
+        file_name=held.file_name if held else None,
+        nwb_file=held or (files[0] if files else None),
+        sweeps={number: name or "" for number, name in rows},
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class RecordedSweep:
+    """One current-clamp sweep of the held NWB file: its stimulus (A) and response (V), recorded samples only."""
+
+    sweep_number: int
+    stimulus_name: str
+    sampling_rate: float  # Hz
+    stimulus: NDArray[np.float64]
+    response: NDArray[np.float64]
+    spike_times: NDArray[np.float64]  # s from the first sample: the file's (Allen's detection), else ours
+    spikes_detected_here: bool
+    source: str
+
+    @property
+    def duration(self) -> float:
+        return len(self.stimulus) / self.sampling_rate
+
+
+def recorded_sweep_read(recording: HeldRecording, sweep_number: int) -> RecordedSweep:
+    """Read one sweep of the held NWB file (ScienceError when unreadable, LookupError when not held); the last
+    few reads are kept per process while the file is unchanged."""
+    if recording.file_id is None or sweep_number not in recording.sweeps:
+        raise LookupError(f"sweep {sweep_number} is not a held current-clamp sweep of this cell")
+    path = filestore.well_known_file_path(recording.file_id)
+    stat = path.stat()
+    return _recorded_sweep(
+        str(path),
+        (stat.st_mtime_ns, stat.st_size),
+        sweep_number,
+        recording.sweeps[sweep_number],
+        f"sweep {sweep_number} of {recording.file_name}",
+    )
+
+
+@functools.lru_cache(maxsize=RECORDED_SWEEP_CACHE_SIZE)
+def _recorded_sweep(path: str, stamp: tuple[int, int], sweep_number: int, name: str, source: str) -> RecordedSweep:
+    from celltypes.science.nwb import read_sweep
+
+    sweep = read_sweep(path, sweep_number, STIMULUS_ONTOLOGY)
+    n = sweep.recorded_samples
+    response = np.asarray(sweep.response[:n], dtype=np.float64)
+    if sweep.spike_times is not None:
+        spikes = np.asarray(sweep.spike_times, dtype=np.float64)
+    else:  # a raw recording: our detection (ipfx's), threshold times as Allen's files hold them
+        spikes = threshold_t(detect_spikes(np.arange(n) / float(sweep.sampling_rate), response * 1e3))
+    stimulus = np.asarray(sweep.stimulus[:n], dtype=np.float64)
+    for array in (stimulus, response, spikes):
+        array.setflags(write=False)  # shared by every caller of the cache
+    return RecordedSweep(
+        sweep_number=sweep_number,
+        stimulus_name=name,
+        sampling_rate=float(sweep.sampling_rate),
+        stimulus=stimulus,
+        response=response,
+        spike_times=spikes,
+        spikes_detected_here=sweep.spike_times is None,
+        source=source,
+    )
+
+
 # ---- Allen's published fit metrics
-
-
-MODEL_RECORD_KINDS = ("glif_model_metadata", "biophysical_model_metadata")
 
 
 @dataclass(frozen=True)
 class PublishedMetrics:
-    """Allen's own measures of a fit, from its NeuronalModelRun record (model_metadata.json)."""
+    """Allen's own measures of a fit, from its NeuronalModelRun record (loaded from model_metadata.json)."""
 
     explained_variance_ratio: float | None
     rheobase_feature_average: float | None
-    source: str  # the record file, relative to the demo set
-
-
-@functools.cache
-def _bundled_model_records() -> dict[int, str]:
-    """model id -> the bundled model_metadata.json (Allen's NeuronalModel record with its runs), from MANIFEST.csv."""
-    manifest = DEMO_DIR / "MANIFEST.csv"
-    if not manifest.is_file():
-        return {}
-    with manifest.open(newline="") as fh:
-        return {
-            int(row["neuronal_model_id"]): row["path"]
-            for row in csv.DictReader(fh)
-            if row.get("kind") in MODEL_RECORD_KINDS and (row.get("neuronal_model_id") or "").isdigit()
-        }
+    run_id: int  # the NeuronalModelRun that holds them
 
 
 def published_model_metrics(*, model_id: int) -> PublishedMetrics | None:
-    """Allen's explained variance ratio and rheobase feature average of the model, where the data holds them."""
-    relative = _bundled_model_records().get(model_id)
-    if relative is None:
+    """Allen's explained variance ratio and rheobase feature average of the model, where its runs hold them."""
+    run = (
+        NeuronalModelRun.objects.filter(neuronal_model_id=model_id)
+        .filter(Q(explained_variance_ratio__isnull=False) | Q(rheobase_feature_average__isnull=False))
+        .order_by("id")
+        .first()
+    )
+    if run is None:
         return None
-    try:
-        record = json.loads((DEMO_DIR / relative).read_text())
-    except (OSError, ValueError):
-        return None
-    for run in record.get("neuronal_model_runs") or [] if isinstance(record, dict) else []:
-        ev, feature = run.get("explained_variance_ratio"), run.get("rheobase_feature_average")
-        if ev is not None or feature is not None:
-            return PublishedMetrics(
-                float(ev) if ev is not None else None, float(feature) if feature is not None else None, relative
-            )
-    return None
+    return PublishedMetrics(run.explained_variance_ratio, run.rheobase_feature_average, run.id)
 
 
 def neuronal_models() -> QuerySet[NeuronalModel]:

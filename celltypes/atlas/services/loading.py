@@ -29,6 +29,7 @@ from celltypes.atlas.models import (
     EphysSweep,
     HeldTraceWindow,
     NeuronalModel,
+    NeuronalModelRun,
     NeuronalModelTemplate,
     NeuronReconstruction,
     Organism,
@@ -99,6 +100,7 @@ LOADED_MODELS = (
     HeldTraceWindow,
     NeuronReconstruction,
     NeuronalModel,
+    NeuronalModelRun,
     WellKnownFile,
     ApiCellTypesSpecimenDetail,
 )
@@ -542,6 +544,8 @@ class DemoLoader:
                     self._glif_model(model_id, specimen, metadata, parts)
                 elif "biophysical_fit" in parts:
                     self._biophysical_model(model_id, specimen, metadata, parts["biophysical_fit"])
+                if self.rows.get(NeuronalModel, model_id):
+                    self._model_runs(model_id, metadata)
             except (AttributeError, KeyError, TypeError, ValueError) as exc:
                 raise TableError(f"{any_row.values['path']}: model {model_id}: malformed record ({exc!r})") from None
             for kind in ("glif_ephys_sweeps", "biophysical_ephys_sweeps"):
@@ -618,6 +622,28 @@ class DemoLoader:
             neuronal_model_id=model_id,
             source=source,
         )
+
+    def _model_runs(self, model_id: int, metadata: dict) -> None:
+        """Allen's NeuronalModelRun records of the model, with its published fit measures (an id minted where the
+        record gives none)."""
+        runs = metadata.get("neuronal_model_runs") or []
+        if not isinstance(runs, list):
+            raise TypeError("neuronal_model_runs is not a list")
+        for index, run in enumerate(runs):
+            run_id = run.get("id")
+            self.rows.put(
+                NeuronalModelRun(
+                    id=int(run_id) if run_id is not None else self.mint("neuronal_model_run", f"{model_id}:{index}"),
+                    neuronal_model_id=model_id,
+                    name=run.get("name"),
+                    explained_variance_ratio=_json_typed(
+                        run, "explained_variance_ratio", NeuronalModelRun, f"model {model_id} run {index}"
+                    ),
+                    rheobase_feature_average=_json_typed(
+                        run, "rheobase_feature_average", NeuronalModelRun, f"model {model_id} run {index}"
+                    ),
+                )
+            )
 
     def _template_id(self, template_id: int) -> int:
         if not self.rows.get(NeuronalModelTemplate, template_id):

@@ -11,8 +11,8 @@ from django.views.decorators.http import require_GET
 
 from celltypes.atlas.selectors.cells import cell_get, soma_depth_get
 from celltypes.atlas.selectors.ephys import cell_ephys_get
-from celltypes.atlas.selectors.images import cell_images_get
 from celltypes.atlas.selectors.ephys_thumbnails import specimens_with_recording
+from celltypes.atlas.selectors.images import cell_images_get
 from celltypes.atlas.selectors.models import cell_models_get
 from celltypes.atlas.selectors.morphology import cell_morphology_get
 from celltypes.atlas.services.morphology import computed_morphology_request

@@ -116,15 +116,16 @@ def nwb_fetch_state(ephys) -> dict | None:
 
 @require_POST
 def nwb_fetch(request: HttpRequest, specimen_id: int) -> HttpResponse:
-    """Queue the fetch of the cell's NWB file, then show the tab (which polls the progress)."""
+    """Queue the fetch of the cell's NWB file, then show the tab it was asked from (which polls the progress)."""
+    tab = "web:cell_models" if request.POST.get("tab") == "models" else "web:cell_ephys"
     state = nwb_fetch_state(cell_ephys_get(specimen_id=specimen_id))
     if state is None:
-        return redirect("web:cell_ephys", specimen_id)
+        return redirect(tab, specimen_id)
     try:
         nwb_fetch_request(file_id=state["file"].id)
     except FetchRefused as exc:
         return HttpResponse(f"The NWB file cannot be fetched: {exc}", status=409, content_type="text/plain")
-    return redirect("web:cell_ephys", specimen_id)
+    return redirect(tab, specimen_id)
 
 
 @require_GET

@@ -10,10 +10,12 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
-from django.http import Http404, HttpRequest, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
+from celltypes.atlas.selectors.cells import cell_get
 from celltypes.atlas.selectors.models import (
     ALL_ACTIVE,
     FI_STIMULUS,
@@ -21,20 +23,37 @@ from celltypes.atlas.selectors.models import (
     PERISOMATIC,
     CellModels,
     HeldModel,
+    HeldRecording,
     ProtocolSweep,
     biophysical_fit_read,
+    cell_models_get,
     cell_protocol_get,
     glif_config_read,
     held_model_get,
+    held_recording_get,
     kind_label,
     model_swc_path,
     published_model_metrics,
     recorded_fi_curve,
 )
 from celltypes.atlas.services import simulations
+from celltypes.atlas.services.fi_curves import MAX_AMPLITUDES, biophysical_fi_request
+from celltypes.atlas.services.model_metrics import (
+    ExplainedVarianceUnavailable,
+    glif_explained_variance_request,
+    noise_sweeps,
+)
 from celltypes.atlas.services.simulations import RunRequestError, StimulusSpec
 from celltypes.science.errors import ScienceError
+from celltypes.sync.model_fetch import (
+    ModelFetchRefused,
+    missing_models_fetch_progress,
+    missing_models_fetch_request,
+    upstream_configured,
+)
+from celltypes.sync.nwb_fetch import nwb_fetch_progress_get
 from celltypes.web import presenters
+from celltypes.web.htmx import is_partial
 
 STIMULUS_PARAMS = ("stim", "amp", "start", "dur", "total", "slope", "cv", "seed", "sweep", "dt")
 
@@ -43,19 +62,72 @@ def _max_seconds(held: HeldModel) -> float:
     return simulations.GLIF_MAX_SECONDS if held.kind == GLIF else simulations.BIOPHYSICAL_MAX_SECONDS
 
 
-def default_spec(protocol: list[ProtocolSweep]) -> StimulusSpec:
-    """The cell's Long Square sweep of median amplitude among those that made it spike, else a 100 pA step."""
+def default_spec(protocol: list[ProtocolSweep], recording: HeldRecording | None = None) -> StimulusSpec:
+    """The cell's Long Square sweep of median amplitude among those that made it spike (its recording, where
+    the cell's NWB file is held), else a 100 pA step."""
     spiking = sorted(
         (s for s in protocol if s.stimulus_name == FI_STIMULUS and (s.num_spikes or 0) > 0),
         key=lambda s: (s.amplitude_pa, s.sweep_number),
     )
-    return simulations.sweep_spec(spiking[(len(spiking) - 1) // 2]) if spiking else StimulusSpec()
+    if not spiking:
+        return StimulusSpec()
+    sweep = spiking[(len(spiking) - 1) // 2]
+    if recording is not None and recording.held and sweep.sweep_number in recording.sweeps:
+        try:
+            return simulations.stimulus_spec_from_query(
+                {"stim": "recorded", "sweep": str(sweep.sweep_number)},
+                protocol,
+                max_seconds=simulations.BIOPHYSICAL_MAX_SECONDS,
+                recording=recording,
+            )
+        except RunRequestError:
+            pass  # unreadable or too long: the rebuilt sweep
+    return simulations.sweep_spec(sweep)
 
 
-def _spec(query: dict[str, str], protocol: list[ProtocolSweep], held: HeldModel) -> StimulusSpec:
+def _spec(
+    query: dict[str, str], protocol: list[ProtocolSweep], held: HeldModel, recording: HeldRecording
+) -> StimulusSpec:
     if not set(query) - {"dt"}:
-        return default_spec(protocol)
-    return simulations.stimulus_spec_from_query(query, protocol, max_seconds=_max_seconds(held))
+        return default_spec(protocol, recording)
+    return simulations.stimulus_spec_from_query(query, protocol, max_seconds=_max_seconds(held), recording=recording)
+
+
+def _explained_variance_here(specimen_id: int, held: HeldModel, recording: HeldRecording) -> dict[str, Any]:
+    """What the page shows for the explained variance computed here: the URL to ask, or why it is not."""
+    if held.kind != GLIF:
+        return {"note": "Computed here for GLIF models only (a biophysical run of the noise sweeps takes minutes)."}
+    try:
+        name, numbers = noise_sweeps(recording)
+    except ExplainedVarianceUnavailable as reason:
+        return {"note": str(reason)}
+    return {
+        "url": reverse("web:model_explained_variance", args=[specimen_id, held.id]),
+        "what": f"{name}, sweeps {', '.join(str(n) for n in numbers)}",
+    }
+
+
+def _nwb_fetch(recording: HeldRecording) -> dict[str, Any] | None:
+    """The ephys tab's fetch of the cell's NWB file, offered where it is recorded but not held."""
+    if recording.held or recording.nwb_file is None:
+        return None
+    return {
+        "file": recording.nwb_file,
+        "progress": nwb_fetch_progress_get(file_id=recording.nwb_file.id),
+        "upstream": upstream_configured(),
+    }
+
+
+def _sweep_options(protocol: list[ProtocolSweep], recording: HeldRecording) -> list[tuple[int, str]]:
+    """(sweep number, label) for the form: the held recording's current-clamp sweeps, else the sweep table's
+    square and ramp sweeps (rebuilt)."""
+    amplitudes = {s.sweep_number: s.amplitude_pa for s in protocol}
+    if recording.held:
+        return [
+            (number, f"{number}: {name}" + (f" {amplitudes[number]:.1f} pA" if number in amplitudes else ""))
+            for number, name in sorted(recording.sweeps.items())
+        ]
+    return [(s.sweep_number, f"{s.sweep_number}: {s.stimulus_name} {s.amplitude_pa:.1f} pA") for s in protocol]
 
 
 def _stimulus_query(request: HttpRequest) -> dict[str, str]:
@@ -65,6 +137,7 @@ def _stimulus_query(request: HttpRequest) -> dict[str, str]:
 def models_tab(request: HttpRequest, specimen_id: int, models: CellModels) -> dict[str, Any]:
     """Context of the models tab: the selector, and for the chosen model its parameters, downloads and run."""
     protocol = cell_protocol_get(specimen_id=specimen_id)
+    recording = held_recording_get(specimen_id=specimen_id)
     recorded_fi = recorded_fi_curve(protocol)
     base = reverse("web:cell_models", args=[specimen_id])
     raw = request.GET.get("model", "")
@@ -84,7 +157,9 @@ def models_tab(request: HttpRequest, specimen_id: int, models: CellModels) -> di
         }
         for m in models.models
     ]
-    context: dict[str, Any] = {"selector": selector, "selected": held, "protocol": protocol}
+    context: dict[str, Any] = {"selector": selector, "selected": held, "protocol": protocol, "recording": recording}
+    if models.missing:
+        context["fetch"] = missing_models_fetch_context(specimen_id)
     context["fi"] = {"recorded": recorded_fi, "model": None, "model_note": ""}
     if held is None:
         return context
@@ -92,18 +167,24 @@ def models_tab(request: HttpRequest, specimen_id: int, models: CellModels) -> di
     context |= {
         "kind_label": kind_label(held.kind or ""),
         "is_glif": held.kind == GLIF,
-        "stimulus_kinds": simulations.STIMULUS_KINDS,
+        "stimulus_kinds": {
+            key: label for key, label in simulations.STIMULUS_KINDS.items() if key != "recorded" or recording.held
+        },
+        "sweep_options": _sweep_options(protocol, recording),
+        "nwb_fetch": _nwb_fetch(recording),
         "max_seconds": _max_seconds(held),
+        "inline_max_steps": simulations.glif_inline_max_steps(),
         "zip_url": reverse("model-download", args=[held.id]),
         "parameters_url": reverse("wkf-download", args=[held.parameters_file.id]) if held.parameters_file else None,
         "parameters_name": held.parameters_file.path.rsplit("/", 1)[-1] if held.parameters_file else None,
         "metrics": published_model_metrics(model_id=held.id),
+        "ev": _explained_variance_here(specimen_id, held, recording),
     }
     try:
-        spec = _spec(query, protocol, held)
+        spec = _spec(query, protocol, held, recording)
     except RunRequestError as error:
         context["run_error"] = str(error)
-        spec = default_spec(protocol)
+        spec = default_spec(protocol, recording)
     context["spec"] = spec
     run_query = spec.query() | ({"dt": query["dt"]} if "dt" in query and held.kind == GLIF else {})
     context["run_url"] = reverse("web:model_run", args=[specimen_id, held.id]) + "?" + urlencode(run_query)
@@ -119,7 +200,10 @@ def models_tab(request: HttpRequest, specimen_id: int, models: CellModels) -> di
             context["fi"]["model"] = simulations.glif_fi_curve(held, [a for a, _ in recorded_fi])
         elif held.kind in (PERISOMATIC, ALL_ACTIVE):
             context["general"], context["genome"] = presenters.biophysical_parameter_rows(biophysical_fit_read(held))
-            context["fi"]["model_note"] = "The f-I curve of a biophysical model is not computed here: run its sweeps."
+            context["fi"]["url"] = reverse("web:model_fi_curve", args=[specimen_id, held.id])
+            context["fi"]["model_note"] = (
+                f"Model: 1 s steps at up to {MAX_AMPLITUDES} of the same amplitudes, simulated on the worker."
+            )
             context["biophys_unavailable"] = simulations.biophysical_unavailable_reason()
             if model_swc_path(held) is None:
                 context["biophys_unavailable"] = "The reconstruction this model was fitted on is not held here."
@@ -137,13 +221,14 @@ def model_run(request: HttpRequest, specimen_id: int, model_id: int) -> JsonResp
     if held.parameters_file is None:
         return JsonResponse({"state": "failed", "error": "this copy does not hold the model's parameters"}, status=404)
     protocol = cell_protocol_get(specimen_id=specimen_id)
+    recording = held_recording_get(specimen_id=specimen_id)
     query = _stimulus_query(request)
     try:
-        spec = _spec(query, protocol, held)
+        spec = _spec(query, protocol, held, recording)
         if held.kind == GLIF:
             config = glif_config_read(held)
             dt = simulations.glif_dt(config, query)
-            payload = simulations.glif_run(held, spec, dt) | {"state": "done"}
+            payload = simulations.glif_run_request(held, spec, dt)
         else:
             payload = simulations.biophysical_run_request(held, spec)
     except RunRequestError as error:
@@ -152,3 +237,68 @@ def model_run(request: HttpRequest, specimen_id: int, model_id: int) -> JsonResp
         return JsonResponse({"state": "failed", "error": f"the model cannot be run: {error}"}, status=422)
     payload["page_url"] = reverse("web:cell_models", args=[specimen_id]) + "?" + urlencode({"model": model_id} | query)
     return JsonResponse(payload)
+
+
+@require_GET
+def model_explained_variance(request: HttpRequest, specimen_id: int, model_id: int) -> JsonResponse:
+    """Allen's explained variance ratio of a GLIF model computed here (cached), the worker's progress, or why not."""
+    held = held_model_get(model_id=model_id)
+    if held is None or held.model.specimen_id != specimen_id or held.parameters_file is None:
+        return JsonResponse({"state": "failed", "error": f"no held model {model_id} of cell {specimen_id}"}, status=404)
+    return JsonResponse(glif_explained_variance_request(held))
+
+
+# --- models Allen lists for the cell that this copy does not hold -------------------------------------------------
+
+FETCHING_STATES = ("queued", "recorded", "retrying")
+
+
+def missing_models_fetch_context(specimen_id: int, error: str | None = None) -> dict[str, Any]:
+    """The fetch panel under the list of missing models: the states of the models asked for, or the offer."""
+    states = missing_models_fetch_progress(specimen_id=specimen_id)
+    return {
+        "specimen_id": specimen_id,
+        "upstream": upstream_configured(),
+        "states": states,
+        "polling": any(s.state in FETCHING_STATES for s in states),
+        "arrived": bool(states) and all(s.state == "arrived" for s in states),
+        "error": error,
+    }
+
+
+@require_POST
+def missing_models_fetch(request: HttpRequest, specimen_id: int) -> HttpResponse:
+    """Queue the sync of the cell's models this copy lacks; htmx gets the panel (polling), a form the tab."""
+    cell = cell_get(specimen_id=specimen_id)
+    if cell is None:
+        raise Http404(f"No cell with specimen id {specimen_id}.")
+    missing = cell_models_get(specimen_id=specimen_id, row=cell.row).missing
+    error = None
+    try:
+        missing_models_fetch_request(specimen_id=specimen_id, kinds=[gap.kind for gap in missing])
+    except ModelFetchRefused as refused:
+        error = f"The models cannot be fetched: {refused}"
+    if is_partial(request):
+        return render(request, "web/_model_fetch.html", missing_models_fetch_context(specimen_id, error))
+    if error:
+        return HttpResponse(error, status=409, content_type="text/plain")
+    return redirect("web:cell_models", specimen_id)
+
+
+@require_GET
+def missing_models_fetch_status(request: HttpRequest, specimen_id: int) -> HttpResponse:
+    """The panel htmx polls; once every model asked for has arrived, HX-Refresh shows them in the selector."""
+    context = missing_models_fetch_context(specimen_id)
+    response = render(request, "web/_model_fetch.html", context)
+    if context["arrived"]:
+        response["HX-Refresh"] = "true"
+    return response
+
+
+@require_GET
+def model_fi_curve(request: HttpRequest, specimen_id: int, model_id: int) -> JsonResponse:
+    """A biophysical model's f-I curve: cached, the worker's progress (queued once), or why not."""
+    held = held_model_get(model_id=model_id)
+    if held is None or held.model.specimen_id != specimen_id or held.parameters_file is None:
+        return JsonResponse({"state": "failed", "error": f"no held model {model_id} of cell {specimen_id}"}, status=404)
+    return JsonResponse(biophysical_fi_request(held))

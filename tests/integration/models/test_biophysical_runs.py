@@ -66,7 +66,7 @@ def test_perisomatic_run_end_to_end_through_the_task_then_from_the_cache(client,
     assert max(run["i"]) == 300.0 and len(run["t"]) == len(run["v"])
     held = held_model_get(model_id=PERISOMATIC)
     spec = StimulusSpec("step", 300.0, 0.02, 0.1, 0.15)
-    cached = simulations.biophysical_result_path(PERISOMATIC, simulations.biophysical_stimulus(spec))
+    cached = simulations.biophysical_result_path(PERISOMATIC, simulations.biophysical_stimulus(held, spec))
     assert cached.is_file() and cached.parent.name == str(PERISOMATIC)
     again = client.get(url, SHORT_STEP).json()
     assert again["spike_times"] == run["spike_times"]

@@ -131,7 +131,7 @@ def test_glif_dt_changes_the_step_and_is_bounded(client):
         ({"total": "60"}, "total time in s (total) must lie between 0.002 and 25"),
         ({"start": "1", "dur": "1", "total": "1.5"}, "the stimulus ends at 2 s, after the run's total of 1.5 s"),
         ({"dt": "0.01"}, "time step in s (dt) must lie between 1e-06 and 0.0001"),
-        ({"total": "20", "dur": "1", "dt": "1e-6"}, "runs here stop at 1000000 steps"),
+        ({"total": "20", "dur": "1", "dt": "1e-6"}, "runs here stop at 5000000 steps"),
         ({"stim": "sweep", "sweep": "0"}, "sweep 0 is not a square or ramp sweep of this cell"),
         ({"stim": "noise", "cv": "5"}, "noise CV (cv) must lie between 0 and 2"),
     ],
@@ -187,11 +187,16 @@ def test_search_model_facets_agree_with_the_cell_table_counts(client):
         assert f'data-total="{expected}"' in page
 
 
-def test_allen_published_metrics_are_shown_where_the_model_record_holds_them(client):
+def test_allen_published_metrics_are_loaded_into_the_model_runs_and_shown(client):
+    from celltypes.atlas.models import NeuronalModelRun
     from celltypes.atlas.selectors.models import published_model_metrics
 
+    runs = {run.neuronal_model_id: run for run in NeuronalModelRun.objects.all()}
+    assert runs[480629475].explained_variance_ratio == pytest.approx(0.698053643069769)
+    assert runs[491766131].rheobase_feature_average == pytest.approx(3.75733173243137)
     glif = published_model_metrics(model_id=480629475)
     assert glif.explained_variance_ratio == pytest.approx(0.698053643069769) and glif.rheobase_feature_average is None
+    assert glif.run_id == runs[480629475].id
     all_active = published_model_metrics(model_id=491766131)
     assert (all_active.explained_variance_ratio, all_active.rheobase_feature_average) == pytest.approx(
         (0.783997426309877, 3.75733173243137)
@@ -199,4 +204,17 @@ def test_allen_published_metrics_are_shown_where_the_model_record_holds_them(cli
     assert published_model_metrics(model_id=GLIF3) is None
     html = client.get(f"/cell/{CELL}/models/", {"model": 480629475}).content.decode()
     assert 'data-metric="explained_variance_ratio">0.698<' in html
-    assert "data-metric=" not in client.get(f"/cell/{CELL}/models/", {"model": GLIF3}).content.decode()
+    html = client.get(f"/cell/{CELL}/models/", {"model": GLIF3}).content.decode()
+    assert re.search(r'data-metric="explained_variance_ratio"><span class="muted">not in this copy', html)
+    assert 'data-metric="rheobase_feature_average"' not in html
+    # the RMA API serves them from the same rows
+    query = "model::NeuronalModel,rma::criteria,[id$eq480629475],rma::include,neuronal_model_runs"
+    (record,) = client.get("/api/v2/data/query.json", {"q": query}).json()["msg"]
+    assert record["neuronal_model_runs"][0]["explained_variance_ratio"] == pytest.approx(0.698053643069769)
+
+
+def test_a_biophysical_page_points_at_allens_measures_of_the_published_fit(client):
+    # all-active 497233223 fires 53 spikes on sweep 29 (recorded: 24), as the AllenSDK's own runner does with it
+    html = client.get(f"/cell/{CELL}/models/", {"model": 497233223}).content.decode()
+    assert "data-biophys-note" in html and "the published model's behaviour" in html
+    assert 'data-metric-missing="rheobase_feature_average"' in html
