@@ -25,6 +25,9 @@ class RecordError(ValueError):
     """An upstream record that does not map onto its table (the message names the column and the value)."""
 
 
+REQUIRED = object()  # a column a record must carry
+
+
 @dataclass(frozen=True)
 class RowTable:
     """One upstream model written to one local table, rows keyed by Allen's id."""
@@ -53,22 +56,30 @@ class RowTable:
         return f"model::{self.rma_model},{_options(self.key, start_row, num_rows)}"
 
     @cached_property
-    def columns(self) -> tuple[tuple[str, str, bool, Callable[[str, object], object]], ...]:
-        """(Allen's name, attname, may be missing, checker) per served column."""
+    def columns(self) -> tuple[tuple[str, str, object, Callable[[str, object], object]], ...]:
+        """(Allen's name, attname, value when the record lacks the column or REQUIRED, checker) per column."""
         out = []
         for name, attribute in self.attributes.items():
             field = self.model._meta.get_field(attribute.field)
-            out.append((name, attribute.field, field.null and not field.primary_key, _checker(field)))
+            if field.primary_key or not (field.null or field.has_default()):
+                missing = REQUIRED
+            else:
+                missing = None if field.null else field.get_default()
+            out.append((name, attribute.field, missing, _checker(field)))
         return tuple(out)
 
     def values(self, record: dict) -> dict[str, object]:
-        """The record as {attname: value} for every column the upstream serves; RecordError when it does not map."""
+        """The record as {attname: value} for every column we serve; RecordError when it does not map.
+
+        A column the record lacks is null, or its default where it has one (Allen's NeuronReconstruction has no
+        `superseded`: False); a required one it lacks is an error.
+        """
         out = {}
-        for name, attname, optional, check in self.columns:
+        for name, attname, missing, check in self.columns:
             if name in record:
                 out[attname] = check(name, record[name])
-            elif optional:
-                out[attname] = None
+            elif missing is not REQUIRED:
+                out[attname] = missing
             else:
                 raise RecordError(f"no {name!r}")
         return out
