@@ -21,6 +21,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from celery import current_app
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F
@@ -325,3 +326,9 @@ def _page_stage(
 def mirror_run_latest() -> SyncRun | None:
     """The newest run (what the /sync/ page and the admin show)."""
     return SyncRun.objects.first()
+
+
+def mirror_sync_queue() -> str:
+    """Queue a full sync for the worker (by the task's registered name); its task id. Raises when the broker cannot
+    take it. A run already going makes the queued one answer "already running" and stop."""
+    return current_app.tasks[MIRROR_TASK].apply_async(retry=False).id
