@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db.models import Count, Max
+from django.utils import timezone
 
 from celltypes.sync.mirror_tables import TABLES
 from celltypes.sync.models import SyncRun, SyncStagedPage
@@ -29,6 +31,13 @@ class MirrorProgress:
     @property
     def running(self) -> bool:
         return self.run.status in (SyncRun.FETCHING, SyncRun.APPLYING)
+
+    @property
+    def stalled(self) -> bool:
+        """Going on, but nothing staged for longer than two page deadlines: its process probably died (a kill,
+        a lost worker); the next run continues it."""
+        quiet = timezone.now() - self.run.updated_at
+        return self.running and quiet.total_seconds() > 2 * settings.CELLTYPES_MIRROR_PAGE_DEADLINE
 
 
 def mirror_progress_get() -> MirrorProgress | None:

@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -38,6 +39,9 @@ def test_the_sync_page_shows_the_run_and_polls_while_it_goes_on(client):
     assert 'data-sync-status="fetching"' in text and 'hx-trigger="every 2s"' in text
     assert '<progress max="100" value="25">' in text and "9 of 36 pages staged" in text
     assert "<td>Specimen</td><td>2000</td><td>2335</td>" in text
+    assert "has probably stopped" not in text
+    SyncRun.objects.filter(id=run.id).update(updated_at=run.updated_at - timedelta(hours=1))
+    assert "the process running it has probably stopped" in client.get("/sync/").content.decode()
     fragment = client.get("/sync/", headers={"HX-Request": "true"})
     assert fragment.content.decode().lstrip().startswith("<section") and "<html" not in fragment.content.decode()
     SyncRun.objects.filter(id=run.id).update(
