@@ -220,3 +220,17 @@ def test_an_upstream_too_slow_is_asked_again_then_given_up_on_naming_the_page(de
         mirror_sync(upstream=demo_upstream.url, concurrency=1)
     assert len(demo_upstream.requests) == 2  # the first page, asked twice
     assert SyncRun.objects.get().status == "failed" and not SyncStagedPage.objects.exists()
+
+
+def test_an_unfinished_run_too_old_or_of_another_page_size_is_abandoned_not_continued(demo_upstream, settings):
+    failing = ROW_TABLES[-1].query(PAGE, PAGE)
+    answer = demo_upstream.queries.pop(failing)
+    with pytest.raises(MirrorError):
+        mirror_sync(upstream=demo_upstream.url)
+    demo_upstream.queries[failing] = answer
+    first = SyncRun.objects.get()
+    settings.CELLTYPES_MIRROR_RESUME_HOURS = 0.0
+    report = mirror_sync(upstream=demo_upstream.url)
+    assert not report.resumed and report.pages_skipped == 0 and report.run_id != first.id
+    first.refresh_from_db()
+    assert first.status == "abandoned" and first.finished_at is not None
