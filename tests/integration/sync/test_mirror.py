@@ -1,6 +1,7 @@
 """The full mirror sync against a stub upstream whose every page is our own RMA API's answer over the demo set
 (asked through Django's test client before the test changes anything), served over loopback HTTP."""
 
+import copy
 import io
 
 import pytest
@@ -29,6 +30,25 @@ PAGE = 700  # several pages for the big tables (2,335 specimens: 4 pages)
 SPECIMEN = 313860745  # Rorb-IRES2-Cre-D;Ai14-168047.01.02.01
 
 
+_ANSWERS: dict[str, dict] = {}  # every page, asked once per session (each test starts from the same demo set)
+
+
+def _demo_answers() -> dict[str, dict]:
+    if not _ANSWERS:
+        client = Client()
+        for table in TABLES:
+            start = 0
+            while True:
+                query = table.query(start, PAGE)
+                answer = client.get("/api/v2/data/query.json", {"q": query})
+                assert answer.status_code == 200, (query, answer.content[:300])
+                _ANSWERS[query] = answer.json()
+                start += PAGE
+                if start >= answer.json()["total_rows"]:
+                    break
+    return _ANSWERS
+
+
 @pytest.fixture
 def demo_upstream(stub_upstream, settings, tmp_path):
     """The stub answering every page query of every mirrored table as our RMA API does over the demo set."""
@@ -36,17 +56,7 @@ def demo_upstream(stub_upstream, settings, tmp_path):
     settings.CELLTYPES_MIRROR_PAGE_SIZE = PAGE
     settings.CELLTYPES_MIRROR_BACKOFF = 0.0
     settings.CELLTYPES_MIRROR_RETRIES = 1
-    client = Client()
-    for table in TABLES:
-        start = 0
-        while True:
-            query = table.query(start, PAGE)
-            answer = client.get("/api/v2/data/query.json", {"q": query})
-            assert answer.status_code == 200, (query, answer.content[:300])
-            stub_upstream.queries[query] = answer.json()
-            start += PAGE
-            if start >= answer.json()["total_rows"]:
-                break
+    stub_upstream.queries.update(copy.deepcopy(_demo_answers()))
     return stub_upstream
 
 
