@@ -12,10 +12,13 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import cached_property
 
+from django.conf import settings
 from django.db import connection
 from django.db import models as dj
+from django.utils import dateparse, timezone
 
 from celltypes.atlas import models as m
 from celltypes.rma.schema import RmaAttribute, model_named
@@ -205,7 +208,21 @@ def _checker(field: dj.Field) -> Callable[[str, object], object]:
             return is_int and (low is None or value >= low) and (high is None or value <= high)
 
         convert = None
-    else:  # text (a column of another kind would need its own conversion here and in mirror_apply._rows_write)
+    elif isinstance(field, dj.DateTimeField | dj.DateField):
+        parse = dateparse.parse_datetime if isinstance(field, dj.DateTimeField) else dateparse.parse_date
+
+        def valid(value: object) -> bool:
+            try:
+                return isinstance(value, str) and parse(value) is not None
+            except ValueError:
+                return False
+
+        def convert(value: str):
+            parsed = parse(value)
+            aware = isinstance(parsed, datetime) and settings.USE_TZ and timezone.is_naive(parsed)
+            return timezone.make_aware(parsed, UTC) if aware else parsed
+
+    else:  # text (a column of another kind needs its own branch here)
         limit = field.max_length
 
         def valid(value: object) -> bool:

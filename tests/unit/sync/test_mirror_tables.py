@@ -149,3 +149,17 @@ def test_the_link_tables_are_the_many_to_many_and_file_owner_columns():
     assert owners == {f.attname for f in m.WellKnownFile._meta.concrete_fields if f.is_relation} - {
         "well_known_file_type_id"
     }
+
+
+def test_a_date_column_maps_from_its_iso_text_synthetic_field():
+    from datetime import UTC, datetime
+
+    from django.db import models as dj
+
+    from celltypes.sync.mirror_tables import _checker
+
+    check = _checker(dj.DateTimeField(null=True))
+    assert check("created_at", "2015-03-02T12:00:00Z") == datetime(2015, 3, 2, 12, tzinfo=UTC)
+    assert check("created_at", "2015-03-02T12:00:00") == datetime(2015, 3, 2, 12, tzinfo=UTC)  # naive: UTC
+    with pytest.raises(RecordError, match="'created_at' is not a valid DateTimeField: '2015-13-02'"):
+        check("created_at", "2015-13-02")
