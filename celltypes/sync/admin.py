@@ -5,7 +5,7 @@ from django.http import HttpRequest, HttpResponseRedirect
 from django.urls import path, reverse
 from django.views.decorators.http import require_POST
 
-from celltypes.sync.mirror import mirror_sync_queue
+from celltypes.sync.mirror import MirrorError, mirror_sync_queue
 from celltypes.sync.models import SyncRun
 
 
@@ -36,6 +36,9 @@ class SyncRunAdmin(admin.ModelAdmin):
     def _queue(self, request: HttpRequest) -> None:
         try:
             task_id = mirror_sync_queue()
+        except MirrorError as exc:
+            self.message_user(request, f"no full sync queued: {exc}", messages.ERROR)
+            return
         except Exception as exc:  # the broker is unreachable: say so, do not fail the page
             self.message_user(request, f"could not queue the full sync: {type(exc).__name__}: {exc}", messages.ERROR)
             return

@@ -346,5 +346,8 @@ def mirror_run_latest() -> SyncRun | None:
 
 def mirror_sync_queue() -> str:
     """Queue a full sync for the worker (by the task's registered name); its task id. Raises when the broker cannot
-    take it. A run already going makes the queued one answer "already running" and stop."""
+    take it, MirrorError when no upstream is configured. A run already going makes the queued one answer "already
+    running" and stop."""
+    if not (settings.CELLTYPES_UPSTREAM or "").strip():
+        raise MirrorError("no upstream is configured (CELLTYPES_UPSTREAM is empty)")
     return current_app.tasks[MIRROR_TASK].apply_async(retry=False).id

@@ -51,7 +51,11 @@ def test_the_sync_page_shows_the_run_and_polls_while_it_goes_on(client):
     assert "hx-trigger" not in done and "<td>Specimen</td><td>2335</td><td>1</td><td>2</td><td>3</td>" in done
 
 
-def test_the_admin_lists_runs_and_starts_a_full_sync_by_the_tasks_name(admin_client, monkeypatch):
+def test_the_admin_lists_runs_and_starts_a_full_sync_by_the_tasks_name(admin_client, monkeypatch, settings):
+    settings.CELLTYPES_UPSTREAM = ""
+    refused = admin_client.post("/admin/sync/syncrun/start/", follow=True).content.decode()
+    assert "No full sync queued: no upstream is configured (CELLTYPES_UPSTREAM is empty)" in refused
+    settings.CELLTYPES_UPSTREAM = "http://upstream.example"
     queued = []
     task = current_app.tasks["sync.mirror_sync"]
     monkeypatch.setattr(task, "apply_async", lambda **kwargs: queued.append(kwargs) or type("R", (), {"id": "t-1"}))
