@@ -262,3 +262,17 @@ def test_local_rows_holding_an_upstream_rows_unique_name_or_sweep_number_give_wa
     assert not EphysSweep.objects.filter(id=80).exists()
     assert report.changes["SpecimenTag"] == {"rows": 6, "new": 0, "changed": 1, "retired": 1}
     assert _tables() == upstream
+
+
+def test_load_demo_after_a_mirror_deletes_none_of_its_rows_and_the_next_mirror_converges(demo_upstream):
+    upstream = _tables()
+    LoadedRows.objects.all().delete()  # a database the loader never wrote: it would count every row as its own
+    mirror_sync(upstream=demo_upstream.url)
+    CellSomaLocation.objects.create(id=78, specimen_id=SPECIMEN, x=1.0)  # as if the mirror had brought it
+    call_command("load_demo", verbosity=0, stdout=io.StringIO())
+    # the loader put its rows back (the older tracings the mirror retired among them) and removed none of the mirror's
+    assert NeuronReconstruction.objects.filter(superseded=True).count() == 68
+    assert CellSomaLocation.objects.filter(id=78).exists()
+    report = mirror_sync(upstream=demo_upstream.url)
+    assert (report.changes["NeuronReconstruction"]["retired"], report.changes["CellSomaLocation"]["retired"]) == (68, 1)
+    assert _tables() == upstream
