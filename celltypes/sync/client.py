@@ -124,7 +124,8 @@ class UpstreamClient:
             if expected_size is not None and expected_size > max_bytes:
                 raise UpstreamError(f"{url} announced {expected_size:,} bytes, more than the {max_bytes:,} allowed")
             received = bytearray()
-            for chunk in _body(url, response, ends_at, self.timeout):
+            framed = expected_size is not None or "chunked" in response.headers.get("Transfer-Encoding", "").lower()
+            for chunk in _body(url, response, ends_at, self.timeout, what="its answer"):
                 received += chunk
                 if len(received) > max_bytes:
                     raise UpstreamError(f"{url} sent more than the {max_bytes:,} bytes allowed")
@@ -133,10 +134,13 @@ class UpstreamClient:
         try:
             body = json.loads(bytes(received))
         except ValueError:
-            raise UpstreamError(
+            message = (
                 f"{url} answered HTTP {response.status_code} with a body that is not JSON "
                 f"({len(received)} bytes starting {bytes(received[:40])!r})"
-            ) from None
+            )
+            if not framed:  # without Content-Length or chunks, a dropped connection looks like the end
+                raise UpstreamUnavailable(f"{message}; it was not framed, so it may have been cut short") from None
+            raise UpstreamError(message) from None
         envelope = _envelope(url, response.status_code, body)
         total = envelope.get("total_rows")
         if isinstance(total, bool) or not isinstance(total, int) or total < 0:
@@ -218,23 +222,25 @@ def _content_length(url: str, response: requests.Response) -> int | None:
     return int(value)
 
 
-def _body(url: str, response: requests.Response, ends_at: float | None, timeout: float) -> Iterator[bytes]:
+def _body(
+    url: str, response: requests.Response, ends_at: float | None, timeout: float, what: str = "the file"
+) -> Iterator[bytes]:
     """The body as it arrives (each read returns what is there, so a slow drip still meets the deadline check)."""
     raw = response.raw
     while True:
         if ends_at is not None:
             remaining = ends_at - time.monotonic()
             if remaining <= 0:
-                raise DeadlinePassed(f"{url} did not finish sending the file within the deadline")
+                raise DeadlinePassed(f"{url} did not finish sending {what} within the deadline")
             _read_timeout_set(response, min(timeout, remaining))
         try:
             chunk = raw.read1(CHUNK)
         except ReadTimeoutError as exc:
             if ends_at is not None and time.monotonic() >= ends_at - 0.05:
-                raise DeadlinePassed(f"{url} did not finish sending the file within the deadline") from exc
+                raise DeadlinePassed(f"{url} did not finish sending {what} within the deadline") from exc
             raise UpstreamUnavailable(f"{url} did not answer within the timeout", timed_out=True) from exc
         except (Urllib3Error, OSError) as exc:
-            raise UpstreamUnavailable(f"{url} failed while sending the file: {type(exc).__name__}") from exc
+            raise UpstreamUnavailable(f"{url} failed while sending {what}: {type(exc).__name__}") from exc
         if not chunk:
             return
         yield chunk
