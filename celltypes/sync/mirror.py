@@ -30,6 +30,7 @@ from django.utils import timezone
 
 from celltypes.atlas import filestore
 from celltypes.sync.client import UpstreamClient, UpstreamError, UpstreamUnavailable
+from celltypes.sync.mirror_apply import ApplyError, staged_apply
 from celltypes.sync.mirror_tables import TABLES, RecordError, RowTable, Table
 from celltypes.sync.models import SyncRun, SyncStagedPage
 
@@ -117,8 +118,6 @@ def mirror_sync(
     MirrorBusy when another run holds the lock; MirrorError (the run marked failed, its pages kept for the next
     run) on anything else.
     """
-    from celltypes.sync.mirror_apply import ApplyError, staged_apply
-
     base = (settings.CELLTYPES_UPSTREAM if upstream is None else upstream or "").strip().rstrip("/")
     if not base:
         raise MirrorError("no upstream is configured (CELLTYPES_UPSTREAM is empty)")
