@@ -276,3 +276,10 @@ def test_load_demo_after_a_mirror_deletes_none_of_its_rows_and_the_next_mirror_c
     report = mirror_sync(upstream=demo_upstream.url)
     assert (report.changes["NeuronReconstruction"]["retired"], report.changes["CellSomaLocation"]["retired"]) == (68, 1)
     assert _tables() == upstream
+
+
+def test_the_commands_mirror_flags_go_with_all_and_only_with_it():
+    with pytest.raises(CommandError, match="--all syncs every table already"):
+        call_command("sync_upstream", "--all", "--file", "1", stdout=io.StringIO())
+    with pytest.raises(CommandError, match="--restart goes with --all"):
+        call_command("sync_upstream", "--restart", "--file", "1", stdout=io.StringIO())

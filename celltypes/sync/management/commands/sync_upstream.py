@@ -14,6 +14,8 @@ from celltypes.sync.client import UpstreamError
 from celltypes.sync.mirror import MirrorBusy, MirrorError, MirrorReport, mirror_sync
 from celltypes.sync.services import SyncError, neuronal_model_sync, well_known_file_fetch
 
+MIRROR_OPTIONS = ("restart", "page_size", "concurrency", "upstream", "no_progress")
+
 
 class Command(BaseCommand):
     help = (
@@ -37,9 +39,14 @@ class Command(BaseCommand):
         parser.add_argument("--no-files", action="store_true", help="records only; files are fetched when asked for")
 
     def handle(self, *args, neuronal_model: list[int], all_biophysical: bool, file: list[int], no_files: bool, **opts):
+        mirror_only = [name for name in MIRROR_OPTIONS if opts[name] not in (None, False)]
         if opts["all"]:
+            if neuronal_model or all_biophysical or file or no_files:
+                raise CommandError("--all syncs every table already (records only): name no model or file with it")
             self._mirror(opts)
             return
+        if mirror_only:
+            raise CommandError(f"--{mirror_only[0].replace('_', '-')} goes with --all")
         if all_biophysical:
             neuronal_model = neuronal_model + list(
                 NeuronalModel.objects.filter(
