@@ -171,7 +171,7 @@ def run_lock() -> Iterator[None]:
         except BlockingIOError:
             running = SyncRun.objects.filter(status__in=SyncRun.UNFINISHED).first()
             where = (
-                f" (run {running.id}, {running.status}, started {running.started_at:%Y-%m-%d %H:%M:%S})"
+                f" (run {running.id}, {running.status}, started {running.started_at:%Y-%m-%d %H:%M:%S} UTC)"
                 if running
                 else ""
             )
