@@ -27,4 +27,4 @@ sdk-venv:
 	scripts/make_sdk_venv.sh
 
 clean:
-	rm -rf var/db.sqlite3 var/data var/log
+	rm -rf var/db.sqlite3 var/data var/log var/celerybeat-schedule*

@@ -96,6 +96,7 @@ PAGES = [
     "/cell/313862022/morphology/",
     "/cell/313862022/ephys/",
     "/health",
+    "/sync/",
     "/admin/login/",
     "/no-such-page/",
     "/api/v2/data/query.json?q=model::Specimen,rma::options[num_rows$eq1]",
