@@ -11,7 +11,8 @@ target (path + query, percent-decoded) decides what happens:
 
 A rule lets its first ``after`` matching requests through and then faults the next ``times`` (None: every one).
 Everything else is forwarded. ``counts`` holds the requests per kind (``forwarded`` for the untouched ones) and
-``seen`` every request target with what was done to it. All waits are bounded; ``stop`` wakes a hanging handler.
+``seen`` every request target with what was done to it, ``timings`` when each forwarded one was asked of the
+upstream and when its answer had arrived (time.monotonic()). All waits are bounded; ``stop`` wakes a hanging handler.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import http.client
 import json
 import socket
 import threading
+import time
 import urllib.parse
 from collections import Counter
 from collections.abc import Iterator
@@ -69,6 +71,7 @@ class FaultProxy:
     rules: list[Rule] = field(default_factory=list)
     counts: Counter = field(default_factory=Counter)
     seen: list[tuple[str, str]] = field(default_factory=list)  # (kind, target) in arrival order
+    timings: list[tuple[str, float, float]] = field(default_factory=list)  # forwarded: (target, start, end)
     url: str = ""
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _stopping: threading.Event = field(default_factory=threading.Event, repr=False)
@@ -85,6 +88,7 @@ class FaultProxy:
             self.rules.clear()
             self.counts.clear()
             self.seen.clear()
+            self.timings.clear()
 
     def count(self, match: str = "", kind: str | None = None) -> int:
         """Requests whose target contains `match` (and that were handled as `kind`, if given)."""
@@ -114,7 +118,7 @@ def _handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
             rule = proxy.decide(target)
             self.close_connection = True
             if rule is None:
-                self._forward()
+                self._forward(timed_as=target)
             elif rule.kind == "drop":
                 self._abort()
             elif rule.kind == "status":
@@ -139,7 +143,8 @@ def _handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(body)
 
-        def _forward(self, *, cut_short: bool = False) -> None:
+        def _forward(self, *, cut_short: bool = False, timed_as: str | None = None) -> None:
+            started = time.monotonic()
             connection = http.client.HTTPConnection(upstream.hostname, upstream.port, timeout=UPSTREAM_TIMEOUT)
             try:
                 headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP | {"host"}}
@@ -151,6 +156,9 @@ def _handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
                 return
             finally:
                 connection.close()
+            if timed_as is not None:  # recorded before the client has the answer, so a test reading it sees it
+                with proxy._lock:
+                    proxy.timings.append((timed_as, started, time.monotonic()))
             self.send_response(response.status)
             for name, value in response.getheaders():
                 if name.lower() not in HOP_BY_HOP | {"content-length"}:

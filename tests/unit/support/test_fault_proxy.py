@@ -61,6 +61,8 @@ def test_untouched_requests_are_forwarded_with_path_and_query(proxy):
     assert headers["X-Path"] == "/api/v2/data/query.json?q=model::Specimen"
     assert headers["Content-Length"] == str(len(BODY))
     assert proxy.counts == {"forwarded": 1}
+    ((target, started, ended),) = proxy.timings
+    assert target == "/api/v2/data/query.json?q=model::Specimen" and started <= ended
 
 
 def test_drop_closes_without_an_answer(proxy):
