@@ -3,7 +3,8 @@
 In scope: the table of every model the RMA API serves (`celltypes.rma.schema.MODELS`, so a model added there is
 compared without a change here) and their many-to-many link tables, compared by the linked pair (the link row's
 own id is a local counter). Reconstructions: the current ones only (`superseded = 0`), since those are all the RMA
-API serves; older tracings stay with the instance that loaded them.
+API serves; older tracings stay with the instance that loaded them, and a file's link to one counts as no link
+(`COLUMNS_IN_SCOPE`).
 
 Out of scope (`EXCLUDED`): what one instance derives, caches or keeps for its own bookkeeping, and the columns of
 Allen's tables that say what the local file store holds (`LOCAL_ONLY_COLUMNS`); everything outside the atlas app
@@ -36,6 +37,14 @@ LOCAL_ONLY_COLUMNS: dict[str, frozenset[str]] = {
     "ephys_sweeps": frozenset({"sampling_rate"}),  # read from the NWB file when this instance holds it
 }
 ROWS_IN_SCOPE: dict[str, str] = {"neuron_reconstructions": "superseded = 0"}
+# A file's owner column pointing at an older tracing counts as no owner: the RMA API does not serve that tracing,
+# so a mirror cannot link to it (the file's own attachable_type/attachable_id are still compared).
+COLUMNS_IN_SCOPE: dict[tuple[str, str], str] = {
+    ("well_known_files", "neuron_reconstruction_id"): (
+        "CASE WHEN neuron_reconstruction_id IN (SELECT id FROM neuron_reconstructions WHERE superseded = 1) "
+        "THEN NULL ELSE neuron_reconstruction_id END"
+    ),
+}
 
 
 @dataclass(frozen=True)
@@ -47,7 +56,11 @@ class Table:
 
     def select(self) -> str:
         where = f" WHERE {self.where}" if self.where else ""
-        return f"SELECT {', '.join(_quoted(c) for c in self.columns)} FROM {_quoted(self.name)}{where}"
+        columns = ", ".join(
+            f"{COLUMNS_IN_SCOPE[self.name, c]} AS {_quoted(c)}" if (self.name, c) in COLUMNS_IN_SCOPE else _quoted(c)
+            for c in self.columns
+        )
+        return f"SELECT {columns} FROM {_quoted(self.name)}{where}"
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,7 @@
 """The table comparison: what is in scope, and the differences it finds between two (synthetic) SQLite files."""
 
 import sqlite3
+from contextlib import closing
 
 import pytest
 
@@ -81,3 +82,23 @@ def test_differences_name_table_key_column_and_both_values(tmp_path):
 def test_a_missing_database_is_a_clear_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="no database at"):
         compare_databases(tmp_path / "none.sqlite3", tmp_path / "none.sqlite3", [SPECIMENS])
+
+
+def test_a_file_owned_by_an_older_tracing_counts_as_unowned(tmp_path):
+    """Synthetic rows: reconstruction 2 is superseded; the file records differ only in the link to it."""
+    files = Table("well_known_files", ("id",), ("id", "attachable_id", "neuron_reconstruction_id"))
+    for name, owner in (("ours", None), ("theirs", 2)):
+        with closing(sqlite3.connect(tmp_path / name)) as db, db:
+            db.execute("CREATE TABLE neuron_reconstructions (id INTEGER PRIMARY KEY, superseded BOOL)")
+            db.execute(
+                "CREATE TABLE well_known_files (id INTEGER PRIMARY KEY, attachable_id INT, "
+                "neuron_reconstruction_id INT)"
+            )
+            db.executemany("INSERT INTO neuron_reconstructions VALUES (?, ?)", [(1, 0), (2, 1)])
+            db.executemany("INSERT INTO well_known_files VALUES (?, ?, ?)", [(10, 1, 1), (11, 2, owner)])
+    assert compare_databases(tmp_path / "ours", tmp_path / "theirs", [files]) == []
+    with closing(sqlite3.connect(tmp_path / "ours")) as db, db:
+        db.execute("UPDATE well_known_files SET neuron_reconstruction_id = NULL WHERE id = 10")
+    assert compare_databases(tmp_path / "ours", tmp_path / "theirs", [files]) == [
+        Difference("well_known_files", (10,), "neuron_reconstruction_id", None, 1)
+    ]
