@@ -70,8 +70,8 @@ class FaultProxy:
     upstream: str
     rules: list[Rule] = field(default_factory=list)
     counts: Counter = field(default_factory=Counter)
-    seen: list[tuple[str, str]] = field(default_factory=list)  # (kind, target) in arrival order
-    timings: list[tuple[str, float, float]] = field(default_factory=list)  # forwarded: (target, start, end)
+    seen: list[tuple[str, str]] = field(default_factory=list, repr=False)  # (kind, target) in arrival order
+    timings: list[tuple[str, float, float]] = field(default_factory=list, repr=False)  # forwarded: (target, start, end)
     url: str = ""
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _stopping: threading.Event = field(default_factory=threading.Event, repr=False)
