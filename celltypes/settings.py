@@ -54,6 +54,22 @@ CELLTYPES_UPSTREAM_TIMEOUT = env.float("CELLTYPES_UPSTREAM_TIMEOUT", default=30.
 CELLTYPES_FETCH_DEADLINE = env.float("CELLTYPES_FETCH_DEADLINE", default=20.0)
 CELLTYPES_FETCH_LOCK_WAIT = env.float("CELLTYPES_FETCH_LOCK_WAIT", default=5.0)
 CELLTYPES_FETCH_TASK_DEADLINE = env.float("CELLTYPES_FETCH_TASK_DEADLINE", default=600.0)
+# Full mirror sync (`manage.py sync_upstream --all`, task sync.mirror_sync; celltypes/sync/mirror.py): rows per RMA
+# page, requests in flight, retries of a timeout/dropped connection/5xx (back-off doubling from BACKOFF to at most
+# BACKOFF_MAX seconds), the deadline of one whole page, and hard caps per page, per table and per run.
+CELLTYPES_MIRROR_PAGE_SIZE = env.int("CELLTYPES_MIRROR_PAGE_SIZE", default=2000)
+CELLTYPES_MIRROR_CONCURRENCY = env.int("CELLTYPES_MIRROR_CONCURRENCY", default=2)
+CELLTYPES_MIRROR_RETRIES = env.int("CELLTYPES_MIRROR_RETRIES", default=4)
+CELLTYPES_MIRROR_BACKOFF = env.float("CELLTYPES_MIRROR_BACKOFF", default=2.0)
+CELLTYPES_MIRROR_BACKOFF_MAX = env.float("CELLTYPES_MIRROR_BACKOFF_MAX", default=30.0)
+CELLTYPES_MIRROR_PAGE_DEADLINE = env.float("CELLTYPES_MIRROR_PAGE_DEADLINE", default=120.0)
+CELLTYPES_MIRROR_MAX_PAGE_BYTES = env.int("CELLTYPES_MIRROR_MAX_PAGE_BYTES", default=64 * 1024 * 1024)
+CELLTYPES_MIRROR_MAX_ROWS_PER_TABLE = env.int("CELLTYPES_MIRROR_MAX_ROWS_PER_TABLE", default=5_000_000)
+CELLTYPES_MIRROR_MAX_PAGES = env.int("CELLTYPES_MIRROR_MAX_PAGES", default=20_000)
+# Celery beat queues a full sync every CELLTYPES_MIRROR_INTERVAL seconds (0: never; never without an upstream). One
+# task run works for at most CELLTYPES_MIRROR_TASK_TIME_LIMIT seconds, then queues its own continuation.
+CELLTYPES_MIRROR_INTERVAL = env.float("CELLTYPES_MIRROR_INTERVAL", default=24 * 3600.0)
+CELLTYPES_MIRROR_TASK_TIME_LIMIT = env.int("CELLTYPES_MIRROR_TASK_TIME_LIMIT", default=900)
 # A request may render a morphology preview itself only from an SWC of at most this many bytes (about 20,000
 # nodes, 0.3 s); a larger one is rendered by the worker while the request answers "pending".
 CELLTYPES_PREVIEW_INLINE_MAX_BYTES = env.int("CELLTYPES_PREVIEW_INLINE_MAX_BYTES", default=2_000_000)
@@ -155,6 +171,11 @@ CELERY_TASK_TIME_LIMIT = 360
 # A request that queues a task must not wait long for a broker that is down.
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_BEAT_SCHEDULE = (
+    {"mirror-sync": {"task": "sync.mirror_sync", "schedule": CELLTYPES_MIRROR_INTERVAL}}
+    if CELLTYPES_UPSTREAM.strip() and CELLTYPES_MIRROR_INTERVAL > 0
+    else {}
+)
 # /health checks the broker and a worker round-trip at most once per this many seconds per process.
 CELLTYPES_HEALTH_CACHE_SECONDS = env.float("CELLTYPES_HEALTH_CACHE_SECONDS", default=15.0)
 

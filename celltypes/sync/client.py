@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import json
 import re
 import time
 from collections.abc import Iterator
@@ -98,14 +99,49 @@ class UpstreamClient:
             body = response.json()
         except ValueError:
             raise UpstreamError(f"{url} answered HTTP {response.status_code} with a body that is not JSON") from None
-        if not isinstance(body, dict) or "success" not in body:
-            raise UpstreamError(f"{url} answered without Allen's envelope (no 'success')")
-        if body["success"] is not True or response.status_code != 200:
-            raise UpstreamError(f"{url} refused the query (HTTP {response.status_code}): {body.get('msg')}")
-        rows = body.get("msg")
-        if not isinstance(rows, list) or not all(isinstance(row, dict) for row in rows):
-            raise UpstreamError(f"{url} answered success without a list of records in 'msg'")
-        return rows
+        return _envelope(url, response.status_code, body)["msg"]
+
+    def rma_page(self, q: str, *, deadline: float, max_bytes: int) -> dict:
+        """Allen's whole envelope for `query.json?q=<q>` (success, start_row, num_rows, total_rows, msg), checked.
+
+        The body must arrive whole within `deadline` seconds and be at most `max_bytes` long; a body cut short
+        (fewer bytes than its Content-Length, or a broken chunked encoding) is UpstreamUnavailable (retryable),
+        one that is not JSON or not the envelope is UpstreamError.
+        """
+        url = f"{self.base_url}/api/v2/data/query.json"
+        ends_at = time.monotonic() + deadline
+        response = self._get(
+            url,
+            params={"q": q},
+            stream=True,
+            headers={"Accept-Encoding": "identity"},  # Content-Length is then the length of what we read
+            read_timeout=min(self.timeout, deadline),
+        )
+        with response:
+            if response.status_code >= 500:
+                raise http_status_error(url, response.status_code)
+            expected_size = _content_length(url, response)
+            if expected_size is not None and expected_size > max_bytes:
+                raise UpstreamError(f"{url} announced {expected_size:,} bytes, more than the {max_bytes:,} allowed")
+            received = bytearray()
+            for chunk in _body(url, response, ends_at, self.timeout):
+                received += chunk
+                if len(received) > max_bytes:
+                    raise UpstreamError(f"{url} sent more than the {max_bytes:,} bytes allowed")
+            if expected_size is not None and len(received) != expected_size:
+                raise UpstreamUnavailable(f"{url} stopped after {len(received)} of {expected_size} bytes")
+        try:
+            body = json.loads(bytes(received))
+        except ValueError:
+            raise UpstreamError(
+                f"{url} answered HTTP {response.status_code} with a body that is not JSON "
+                f"({len(received)} bytes starting {bytes(received[:40])!r})"
+            ) from None
+        envelope = _envelope(url, response.status_code, body)
+        total = envelope.get("total_rows")
+        if isinstance(total, bool) or not isinstance(total, int) or total < 0:
+            raise UpstreamError(f"{url} answered without a total_rows count: {total!r}")
+        return envelope
 
     def file_chunks(self, file_id: int, *, deadline: float | None = None) -> Iterator[bytes]:
         """The body of well-known file `file_id`, streamed, checked as the module docstring says.
@@ -159,6 +195,18 @@ class UpstreamClient:
             return self.session.get(url, timeout=timeout, **kwargs)
         except requests.RequestException as exc:
             raise _wrapped(url, exc) from exc
+
+
+def _envelope(url: str, status: int, body: object) -> dict:
+    """`body` checked to be Allen's envelope of a successful query with a list of records in `msg`."""
+    if not isinstance(body, dict) or "success" not in body:
+        raise UpstreamError(f"{url} answered without Allen's envelope (no 'success')")
+    if body["success"] is not True or status != 200:
+        raise UpstreamError(f"{url} refused the query (HTTP {status}): {body.get('msg')}")
+    rows = body.get("msg")
+    if not isinstance(rows, list) or not all(isinstance(row, dict) for row in rows):
+        raise UpstreamError(f"{url} answered success without a list of records in 'msg'")
+    return body
 
 
 def _content_length(url: str, response: requests.Response) -> int | None:

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from celery import current_app
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
@@ -35,6 +36,8 @@ from celltypes.sync.file_checks import well_known_file_check
 from celltypes.sync.mapping import FileRecord, MappingError, ModelRecordSet, model_record_set, neuronal_model_query
 
 log = logging.getLogger(__name__)
+
+FETCH_FILE_TASK = "sync.well_known_file_fetch"  # the worker's task, queued by name (sync/tasks.py registers it)
 
 OWNER_FIELDS = (
     "ephys_result",
@@ -147,10 +150,8 @@ def well_known_file_fetch(
 
 def well_known_file_fetch_queue(*, file_id: int) -> bool:
     """Hand the fetch of file `file_id` to a worker; False when the broker cannot take it."""
-    from celltypes.sync.tasks import well_known_file_fetch_task
-
     try:
-        well_known_file_fetch_task.apply_async(args=[file_id], retry=False)  # one try: a request is waiting
+        current_app.tasks[FETCH_FILE_TASK].apply_async(args=[file_id], retry=False)  # one try: a request is waiting
     except Exception:  # broker unreachable or misconfigured: the caller answers without the hand-off
         log.warning("could not queue the fetch of well-known file %s", file_id, exc_info=True)
         return False
@@ -262,11 +263,9 @@ def _missing(files: list[FileRecord]) -> list[int]:
 
 
 def _queue_missing(files: list[FileRecord], report: SyncReport) -> None:
-    from celltypes.sync.tasks import well_known_file_fetch_task
-
     for file_id in _missing(files):
         try:
-            well_known_file_fetch_task.delay(file_id)
+            current_app.tasks[FETCH_FILE_TASK].delay(file_id)
         except Exception as exc:  # the broker cannot take it: say so in the report
             report.fetch_errors[file_id] = f"could not be queued: {type(exc).__name__}: {exc}"
             continue

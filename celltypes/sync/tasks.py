@@ -6,12 +6,14 @@ Time limits: the fetch gets its deadline (CELLTYPES_FETCH_TASK_DEADLINE) and a m
 queues, so it is short. The broker's visibility timeout (settings) is longer than any of them with its back-off.
 """
 
-from celery import shared_task
+from celery import current_app, shared_task
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 
 from celltypes.sync.client import UpstreamUnavailable
+from celltypes.sync.mirror import MIRROR_TASK, MirrorBusy, mirror_sync
 from celltypes.sync.nwb_fetch import FETCH_TASK, nwb_fetch_with_progress
-from celltypes.sync.services import neuronal_model_sync, well_known_file_fetch
+from celltypes.sync.services import FETCH_FILE_TASK, neuronal_model_sync, well_known_file_fetch
 
 RETRY = {
     "autoretry_for": (UpstreamUnavailable,),
@@ -29,7 +31,7 @@ def neuronal_model_sync_task(neuronal_model_id: int) -> str:
 
 
 @shared_task(
-    name="sync.well_known_file_fetch",
+    name=FETCH_FILE_TASK,
     ignore_result=True,  # queued by requests: no result backend round-trip when sending
     soft_time_limit=settings.CELLTYPES_FETCH_TASK_DEADLINE + 60,
     time_limit=settings.CELLTYPES_FETCH_TASK_DEADLINE + 90,
@@ -50,3 +52,28 @@ def nwb_fetch_with_progress_task(file_id: int) -> str:
     """Fetch a cell's NWB file from the upstream, with progress the ephys tab polls."""
     outcome = nwb_fetch_with_progress(file_id=file_id)
     return f"NWB file {file_id}: {outcome.state} {outcome.message}".strip()
+
+
+@shared_task(
+    bind=True,
+    name=MIRROR_TASK,
+    soft_time_limit=settings.CELLTYPES_MIRROR_TASK_TIME_LIMIT,
+    time_limit=settings.CELLTYPES_MIRROR_TASK_TIME_LIMIT + 60,
+)
+def mirror_sync_task(self) -> str:
+    """The full mirror sync (beat, the admin). Reports PROGRESS {table, done, total}. A run still fetching at the
+    soft time limit stays staged and this task queues its continuation; a run already going answers so; any other
+    stop (MirrorError) fails the task with the message naming the table and page."""
+
+    def progress(table: str, done: int, total: int) -> None:
+        if self.request.id:  # not when called directly
+            self.update_state(state="PROGRESS", meta={"table": table, "done": done, "total": total})
+
+    try:
+        report = mirror_sync(progress=progress)
+    except MirrorBusy as exc:
+        return str(exc)
+    except SoftTimeLimitExceeded:
+        current_app.tasks[MIRROR_TASK].apply_async(countdown=5)
+        return "the run continues in the next task (time limit reached; pages so far are staged)"
+    return f"run {report.run_id} complete: {report.changed} rows changed"

@@ -34,7 +34,7 @@ def stale_rows_delete(
     for through, pairs in links.items():
         _links_delete(through, _previous_links(through, ledger) - set(pairs))
     for model in reversed(list(rows)):
-        _rows_delete(model, _previous_rows(model, ledger) - set(rows[model]))
+        rows_delete(model, _previous_rows(model, ledger) - set(rows[model]))
     LoadedRows.objects.all().delete()
     LoadedRows.objects.bulk_create(
         [LoadedRows(table=model._meta.db_table, keys=sorted(keys)) for model, keys in rows.items()]
@@ -69,7 +69,8 @@ def _links_delete(through: type[dj.Model], pairs: set[tuple[int, int]]) -> None:
         through.objects.filter(**{first: a, f"{second}__in": bs}).delete()
 
 
-def _rows_delete(model: type[dj.Model], pks: set[int]) -> None:
+def rows_delete(model: type[dj.Model], pks: set[int]) -> None:
+    """Delete rows `pks` of `model` (structures leaves first); TableError when another row still protects one."""
     if model is Structure:  # a parent is protected while a child refers to it: children first
         for level in _structure_levels(pks):
             _rows_delete_chunked(model, level)

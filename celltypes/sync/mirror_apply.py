@@ -1,0 +1,243 @@
+"""Phase 2 of the mirror sync: all staged tables -> the live tables, in ONE transaction.
+
+Rows are upserted by Allen's id in foreign-key order (a changed record replaces ours; only new or changed rows are
+written), links are set to exactly the upstream's, and a row the upstream no longer lists is retired: deleted, with
+what hangs on it (cascades: our computed morphology, held trace windows). A file record whose path or type changed,
+or that went, loses its held bytes once the transaction commits (the fetch-through fetches the new ones when asked).
+The demo loader's ledger is emptied for the tables synced: the mirror owns every row now, so a later load_demo adds
+and overwrites but never deletes mirrored rows. The atlas version goes up when anything changed, so caches refresh.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+
+from django.db import IntegrityError, transaction
+from django.db import models as dj
+from django.utils import timezone
+
+from celltypes.atlas import filestore
+from celltypes.atlas.models import LoadedRows, WellKnownFile
+from celltypes.atlas.services.loaded_rows import rows_delete
+from celltypes.atlas.services.versions import atlas_version_bump
+from celltypes.atlas.tables import TableError
+from celltypes.sync.mirror_tables import LINK_TABLES, OWNER_FIELDS, ROW_TABLES, FileOwners, ManyLink, RowTable
+from celltypes.sync.models import SyncRun, SyncStagedPage
+
+CHUNK = 500
+
+
+class ApplyError(Exception):
+    """What is staged cannot be applied: duplicate ids, a reference to a row the upstream does not list."""
+
+
+def staged_apply(run_id: int, *, progress: Callable[[str, int, int], None] | None = None) -> tuple[dict, bool]:
+    """Apply run `run_id`'s staged pages; returns ({table: {rows, new, changed, retired}}, whether anything changed).
+
+    Marks the run complete and drops its pages in the same transaction.
+    """
+    progress = progress or (lambda table, done, total: None)
+    incoming = {table: _rows(run_id, table) for table in ROW_TABLES}
+    links = {link: _pairs(run_id, link) for link in LINK_TABLES}
+    _references_check(incoming)
+    changes: dict[str, dict[str, int]] = {}
+    steps = len(ROW_TABLES) + len(LINK_TABLES) + 1
+    try:
+        with transaction.atomic():
+            files_before = {
+                pk: (path, type_id)
+                for pk, path, type_id in WellKnownFile.objects.values_list("id", "path", "well_known_file_type_id")
+            }
+            for index, table in enumerate(ROW_TABLES):
+                changes[table.name] = _table_upsert(table, incoming[table])
+                progress("apply", index + 1, steps)
+            moved = _file_contents_changed(files_before, incoming)
+            for index, link in enumerate(LINK_TABLES):
+                if isinstance(link, ManyLink):
+                    changes[link.name] = _many_link_set(link, links[link])
+                progress("apply", len(ROW_TABLES) + index + 1, steps)
+            changes["WellKnownFile owners"] = _file_owners_set(links, incoming)
+            for table in reversed(ROW_TABLES):
+                stale = set(table.model.objects.values_list("pk", flat=True)) - set(incoming[table])
+                rows_delete(table.model, stale)
+                changes[table.name]["retired"] = len(stale)
+            gone = set(files_before) - set(WellKnownFile.objects.values_list("id", flat=True))
+            _ledger_release()
+            changed = any(sum(v for k, v in c.items() if k != "rows") for c in changes.values())
+            if changed:
+                atlas_version_bump()
+            SyncRun.objects.filter(id=run_id).update(
+                status=SyncRun.COMPLETE, finished_at=timezone.now(), changes=changes, current_table=""
+            )
+            SyncStagedPage.objects.filter(run_id=run_id).delete()
+            drop = sorted(gone | moved)
+            transaction.on_commit(lambda: [filestore.well_known_file_path(pk).unlink(missing_ok=True) for pk in drop])
+            progress("apply", steps, steps)
+    except (IntegrityError, TableError) as exc:
+        raise ApplyError(f"the upstream's records conflict with each other or with local rows: {exc}") from exc
+    return changes, changed
+
+
+def _ledger_release() -> None:
+    """The mirror owns every row of the tables it syncs: the demo loader's ledger lists none of them (an entry with
+    no keys, not a missing one, which the loader would read as "all rows are mine")."""
+    tables = [t.model._meta.db_table for t in ROW_TABLES]
+    tables += [link.through._meta.db_table for link in LINK_TABLES if isinstance(link, ManyLink)]
+    LoadedRows.objects.filter(table__in=tables).delete()
+    LoadedRows.objects.bulk_create([LoadedRows(table=table, keys=[]) for table in tables])
+
+
+def _staged(run_id: int, name: str) -> list[tuple[int, list[dict]]]:
+    return list(SyncStagedPage.objects.filter(run_id=run_id, table=name).order_by("page").values_list("page", "rows"))
+
+
+def _rows(run_id: int, table: RowTable) -> dict[object, dict]:
+    """{primary key: values} of the staged records (checked when staged; duplicates are checked here)."""
+    out: dict[object, dict] = {}
+    pk = table.model._meta.pk.attname
+    for page, records in _staged(run_id, table.name):
+        for record in records:
+            values = table.values(record)
+            if values[pk] in out:
+                raise ApplyError(f"{table.name} page {page}: id {values[pk]} is listed twice (the upstream changed)")
+            out[values[pk]] = values
+    return out
+
+
+def _pairs(run_id: int, link) -> set[tuple[int, int]]:
+    return {pair for _, records in _staged(run_id, link.name) for record in records for pair in link.pairs(record)}
+
+
+def _references_check(incoming: dict[RowTable, dict]) -> None:
+    """Every foreign key of an incoming row names a row the upstream lists (else the apply would half-fail)."""
+    by_model = {table.model: table for table in incoming}
+    for table, rows in incoming.items():
+        served = {attribute.field for attribute in table.attributes.values()}
+        for field in table.model._meta.concrete_fields:
+            if not field.is_relation or field.attname not in served:
+                continue
+            target = by_model.get(field.related_model._meta.concrete_model)
+            if target is None:
+                continue
+            known = incoming[target]
+            for pk, values in rows.items():
+                value = values[field.attname]
+                if value is not None and value not in known:
+                    raise ApplyError(
+                        f"{table.name} {pk}: {field.attname} {value} is not among the {target.name} rows the "
+                        "upstream lists"
+                    )
+
+
+def _unique_sets(model: type[dj.Model]) -> list[tuple[str, ...]]:
+    sets = [(f.attname,) for f in model._meta.concrete_fields if f.unique and not f.primary_key]
+    sets += [
+        tuple(model._meta.get_field(name).attname for name in constraint.fields)
+        for constraint in model._meta.constraints
+        if isinstance(constraint, dj.UniqueConstraint) and constraint.fields and constraint.condition is None
+    ]
+    return sets
+
+
+def _collisions_park(table: RowTable, rows: dict[object, dict]) -> None:
+    """Move local rows out of the way of an incoming row that takes their unique value (a name, a sweep number):
+    such a row is either retired at the end or given its own upstream values by the upsert."""
+    model = table.model
+    for unique in _unique_sets(model):
+        wanted = {tuple(values[name] for name in unique): pk for pk, values in rows.items()}
+        local = model.objects.values_list("pk", *unique)
+        colliding = [pk for pk, *key in local if wanted.get(tuple(key), pk) != pk]
+        for number, pk in enumerate(colliding, start=1):
+            parked = {}
+            for name in unique:
+                field = model._meta.get_field(name)
+                if field.null:
+                    parked[name] = None
+                elif isinstance(field, dj.CharField | dj.TextField):
+                    parked[name] = f"~mirror-retiring-{pk}"
+                elif isinstance(field, dj.IntegerField) and not field.is_relation:
+                    parked[name] = -number
+                else:  # a required one-to-one: nothing refers to such a row (EphysFeature), it can go now
+                    model.objects.filter(pk=pk).delete()
+                    parked = {}
+                    break
+            if parked:
+                model.objects.filter(pk=pk).update(**parked)
+
+
+def _table_upsert(table: RowTable, rows: dict[object, dict]) -> dict[str, int]:
+    model = table.model
+    _collisions_park(table, rows)
+    names = [attribute.field for attribute in table.attributes.values()]
+    pk = model._meta.pk.attname
+    at = names.index(pk)
+    local = {values[at]: values for values in model.objects.values_list(*names)}
+    new, changed = [], []
+    for key, values in rows.items():
+        held = local.get(key)
+        if held is None:
+            new.append(model(**values))
+        elif tuple(values[name] for name in names) != held:
+            changed.append(model(**values))
+    update = [name for name in names if name != pk]
+    for objs in (new, changed):
+        for start in range(0, len(objs), CHUNK):
+            model.objects.bulk_create(
+                objs[start : start + CHUNK],
+                update_conflicts=True,
+                unique_fields=[model._meta.pk.name],
+                update_fields=[model._meta.get_field(name).name for name in update],
+            )
+    return {"rows": len(rows), "new": len(new), "changed": len(changed), "retired": 0}
+
+
+def _file_contents_changed(files_before: dict[int, tuple], incoming: dict[RowTable, dict]) -> set[int]:
+    """Files whose path or type changed: their held bytes are another content; forget their size and sha256."""
+    files = next(rows for table, rows in incoming.items() if table.model is WellKnownFile)
+    moved = {
+        pk
+        for pk, before in files_before.items()
+        if pk in files and (files[pk]["path"], files[pk]["well_known_file_type_id"]) != before
+    }
+    WellKnownFile.objects.filter(pk__in=moved).update(size=None, sha256=None)
+    return moved
+
+
+def _many_link_set(link: ManyLink, pairs: set[tuple[int, int]]) -> dict[str, int]:
+    first, second = (f.attname for f in link.through._meta.concrete_fields if not f.primary_key)
+    held = set(link.through.objects.values_list(first, second))
+    stale, new = held - pairs, pairs - held
+    by_first: dict[int, list[int]] = defaultdict(list)
+    for a, b in stale:
+        by_first[a].append(b)
+    for a, bs in by_first.items():
+        link.through.objects.filter(**{first: a, f"{second}__in": bs}).delete()
+    link.through.objects.bulk_create([link.through(**{first: a, second: b}) for a, b in sorted(new)], batch_size=1000)
+    return {"rows": len(pairs), "new": len(new), "changed": 0, "retired": len(stale)}
+
+
+def _file_owners_set(links: dict, incoming: dict[RowTable, dict]) -> dict[str, int]:
+    """Each file's owner columns as the owners' lists say (one owner per file; none when no owner lists it)."""
+    files = next(rows for table, rows in incoming.items() if table.model is WellKnownFile)
+    wanted: dict[int, dict[str, int | None]] = {pk: dict.fromkeys(OWNER_FIELDS) for pk in files}
+    claimed: dict[int, str] = {}
+    for link, pairs in links.items():
+        if not isinstance(link, FileOwners):
+            continue
+        for owner_id, file_id in pairs:
+            if file_id not in wanted:
+                raise ApplyError(f"{link.name}: {link.rma_model} {owner_id} lists well-known file {file_id}, which "
+                                 "the upstream's WellKnownFile table does not")  # fmt: skip
+            if file_id in claimed:
+                raise ApplyError(f"well-known file {file_id} is listed by both {claimed[file_id]} and "
+                                 f"{link.rma_model} {owner_id}")  # fmt: skip
+            claimed[file_id] = f"{link.rma_model} {owner_id}"
+            wanted[file_id][link.owner_field] = owner_id
+    held = {
+        pk: dict(zip(OWNER_FIELDS, values, strict=True))
+        for pk, *values in WellKnownFile.objects.values_list("pk", *OWNER_FIELDS)
+    }
+    changed = [WellKnownFile(pk=pk, **owners) for pk, owners in wanted.items() if held.get(pk) != owners]
+    WellKnownFile.objects.bulk_update(changed, list(OWNER_FIELDS), batch_size=CHUNK)
+    return {"rows": len(claimed), "new": 0, "changed": len(changed), "retired": 0}

@@ -1,0 +1,186 @@
+"""What a full mirror sync brings over: every table the site and the AllenSDK read, in foreign-key order, and how
+an upstream record becomes a row. Adding a table is one entry in TABLES (its RMA model must be in the RMA schema).
+
+Columns come from the RMA schema (celltypes/rma/schema.py): a table's attributes there are exactly what the
+upstream serves and what a mirror writes. Our own columns (HIDDEN_FIELDS there: a file's size and sha256, a sweep's
+sampling rate read from its NWB) are never overwritten by a sync. A file's owner columns are set from the owners'
+`well_known_files` lists (FileOwners), the many-to-many links from the roots' lists (ManyLink).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from django.db import connection
+from django.db import models as dj
+
+from celltypes.atlas import models as m
+from celltypes.rma.schema import RmaAttribute, model_named
+
+
+class RecordError(ValueError):
+    """An upstream record that does not map onto its table (the message names the column and the value)."""
+
+
+@dataclass(frozen=True)
+class RowTable:
+    """One upstream model written to one local table, rows keyed by Allen's id."""
+
+    rma_model: str  # Allen's model name, as the RMA schema lists it
+    model: type[dj.Model]  # the table written (NeuronReconstruction: the RMA model is its current-only proxy)
+
+    @property
+    def name(self) -> str:
+        return self.rma_model
+
+    @property
+    def attributes(self) -> dict[str, RmaAttribute]:
+        rma = model_named(self.rma_model)
+        if rma is None:
+            raise LookupError(f"{self.rma_model} is not in the RMA schema")
+        return rma.attributes
+
+    @property
+    def key(self) -> str:
+        """Allen's name of the primary key: the paging order."""
+        pk = self.model._meta.pk.attname
+        return next(name for name, attribute in self.attributes.items() if attribute.field == pk)
+
+    def query(self, start_row: int, num_rows: int) -> str:
+        return f"model::{self.rma_model},{_options(self.key, start_row, num_rows)}"
+
+    def values(self, record: dict) -> dict[str, object]:
+        """The record as {attname: value} for every column the upstream serves; RecordError when it does not map."""
+        out = {}
+        for name, attribute in self.attributes.items():
+            field = self.model._meta.get_field(attribute.field)
+            if name not in record:
+                if field.null and not field.primary_key:
+                    out[attribute.field] = None
+                    continue
+                raise RecordError(f"no {name!r}")
+            out[attribute.field] = _checked(field, name, record[name])
+        return out
+
+
+@dataclass(frozen=True)
+class ListedLink:
+    """Links read from each root record's list of `association` ids (one request per page of roots)."""
+
+    rma_model: str
+    association: str
+
+    @property
+    def name(self) -> str:
+        return f"{self.rma_model}.{self.association}"
+
+    def query(self, start_row: int, num_rows: int) -> str:
+        return (
+            f"model::{self.rma_model},rma::include,{self.association},"
+            f"{_options('id', start_row, num_rows)}[only$eq'id']"
+        )
+
+    def pairs(self, record: dict) -> list[tuple[int, int]]:
+        """(root id, listed id) for each listed record."""
+        return [(_id(record, "id"), _id(item, "id")) for item in _items(record, self.association)]
+
+
+@dataclass(frozen=True)
+class ManyLink(ListedLink):
+    """A many-to-many link table (its pairs are exactly the upstream's)."""
+
+    through: type[dj.Model]
+
+
+@dataclass(frozen=True)
+class FileOwners(ListedLink):
+    """The well-known files an owner model lists: sets that owner column of WellKnownFile (ours, not served)."""
+
+    owner_field: str  # the WellKnownFile foreign key's attname
+
+
+Table = RowTable | ListedLink
+
+ROW_TABLES: tuple[RowTable, ...] = (
+    RowTable("Organism", m.Organism),
+    RowTable("WellKnownFileType", m.WellKnownFileType),
+    RowTable("NeuronalModelTemplate", m.NeuronalModelTemplate),
+    RowTable("Product", m.Product),
+    RowTable("TransgenicLine", m.TransgenicLine),
+    RowTable("SpecimenTag", m.SpecimenTag),
+    RowTable("CellReporter", m.CellReporter),
+    RowTable("Structure", m.Structure),
+    RowTable("Donor", m.Donor),
+    RowTable("EphysResult", m.EphysResult),
+    RowTable("Specimen", m.Specimen),
+    RowTable("CellSomaLocation", m.CellSomaLocation),
+    RowTable("EphysFeature", m.EphysFeature),
+    RowTable("EphysSweep", m.EphysSweep),
+    RowTable("NeuronReconstruction", m.NeuronReconstruction),
+    RowTable("NeuronalModel", m.NeuronalModel),
+    RowTable("NeuronalModelRun", m.NeuronalModelRun),
+    RowTable("WellKnownFile", m.WellKnownFile),
+    RowTable("ApiCellTypesSpecimenDetail", m.ApiCellTypesSpecimenDetail),
+)
+LINK_TABLES: tuple[ManyLink | FileOwners, ...] = (
+    ManyLink("Specimen", "specimen_tags", m.Specimen.specimen_tags.through),
+    ManyLink("Specimen", "products", m.Specimen.products.through),
+    ManyLink("Donor", "transgenic_lines", m.Donor.transgenic_lines.through),
+    FileOwners("EphysResult", "well_known_files", "ephys_result_id"),
+    FileOwners("NeuronReconstruction", "well_known_files", "neuron_reconstruction_id"),
+    FileOwners("NeuronalModel", "well_known_files", "neuronal_model_id"),
+    FileOwners("NeuronalModelTemplate", "well_known_files", "neuronal_model_template_id"),
+    FileOwners("NeuronalModelRun", "well_known_files", "neuronal_model_run_id"),
+)
+TABLES: tuple[Table, ...] = (*ROW_TABLES, *LINK_TABLES)
+OWNER_FIELDS = tuple(link.owner_field for link in LINK_TABLES if isinstance(link, FileOwners))
+
+
+def table_named(name: str) -> Table:
+    return next(table for table in TABLES if table.name == name)
+
+
+def _options(key: str, start_row: int, num_rows: int) -> str:
+    return f"rma::options[num_rows$eq{int(num_rows)}][start_row$eq{int(start_row)}][order$eq'{key}']"
+
+
+def _id(record: dict, key: str) -> int:
+    value = record.get(key)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise RecordError(f"{key!r} should be an integer id, got {value!r}")
+    return value
+
+
+def _items(record: dict, key: str) -> list[dict]:
+    value = record.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+        raise RecordError(f"{key!r} should be a list of records, got {type(value).__name__}")
+    return value
+
+
+def _checked(field: dj.Field, name: str, value: object) -> object:
+    """`value` as the column's Python value; RecordError naming the column when it has the wrong type or range."""
+    if value is None:
+        if field.null and not field.primary_key:
+            return None
+        raise RecordError(f"{name!r} is required, got null")
+    if isinstance(field, dj.BooleanField):
+        if isinstance(value, bool):
+            return value
+    elif isinstance(field, dj.FloatField):
+        if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+            return float(value)
+    elif isinstance(field, dj.JSONField):
+        return value
+    elif isinstance(field, dj.IntegerField | dj.ForeignKey):
+        internal = (field.target_field if field.is_relation else field).get_internal_type()
+        low, high = connection.ops.integer_field_range(internal)
+        is_int = isinstance(value, int) and not isinstance(value, bool)
+        if is_int and (low is None or value >= low) and (high is None or value <= high):
+            return value
+    elif isinstance(value, str):
+        if field.max_length is None or len(value) <= field.max_length:
+            return value
+        raise RecordError(f"{name!r} is longer than {field.max_length} characters")
+    raise RecordError(f"{name!r} is not a valid {field.get_internal_type()}: {value!r}")

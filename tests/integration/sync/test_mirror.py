@@ -1,0 +1,213 @@
+"""The full mirror sync against a stub upstream whose every page is our own RMA API's answer over the demo set
+(asked through Django's test client before the test changes anything), served over loopback HTTP."""
+
+import io
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.test import Client
+
+from celltypes.atlas import filestore
+from celltypes.atlas.models import (
+    AtlasVersion,
+    CellSomaLocation,
+    LoadedRows,
+    NeuronReconstruction,
+    Specimen,
+    SpecimenTag,
+    WellKnownFile,
+)
+from celltypes.atlas.services.loaded_rows import rows_delete
+from celltypes.sync import mirror_apply
+from celltypes.sync.mirror import MirrorBusy, MirrorError, mirror_sync, run_lock
+from celltypes.sync.mirror_tables import LINK_TABLES, OWNER_FIELDS, ROW_TABLES, TABLES, ManyLink
+from celltypes.sync.models import SyncRun, SyncStagedPage
+
+pytestmark = pytest.mark.django_db
+PAGE = 700  # several pages for the big tables (2,335 specimens: 4 pages)
+SPECIMEN = 313860745  # Rorb-IRES2-Cre-D;Ai14-168047.01.02.01
+
+
+@pytest.fixture
+def demo_upstream(stub_upstream, settings, tmp_path):
+    """The stub answering every page query of every mirrored table as our RMA API does over the demo set."""
+    settings.CELLTYPES_DATA_DIR = tmp_path / "data"
+    settings.CELLTYPES_MIRROR_PAGE_SIZE = PAGE
+    settings.CELLTYPES_MIRROR_BACKOFF = 0.0
+    settings.CELLTYPES_MIRROR_RETRIES = 1
+    client = Client()
+    for table in TABLES:
+        start = 0
+        while True:
+            query = table.query(start, PAGE)
+            answer = client.get("/api/v2/data/query.json", {"q": query})
+            assert answer.status_code == 200, (query, answer.content[:300])
+            stub_upstream.queries[query] = answer.json()
+            start += PAGE
+            if start >= answer.json()["total_rows"]:
+                break
+    return stub_upstream
+
+
+def _tables() -> dict[str, list]:
+    """Every mirrored table as the upstream serves it: columns of the RMA schema, link pairs, file owners."""
+    out = {}
+    for table in ROW_TABLES:
+        names = [attribute.field for attribute in table.attributes.values()]
+        rows = table.model.objects.order_by("pk")
+        if table.model is NeuronReconstruction:
+            rows = rows.filter(superseded=False)  # older tracings are ours: the RMA API does not serve them
+        out[table.name] = list(rows.values_list(*names))
+    for link in LINK_TABLES:
+        if isinstance(link, ManyLink):
+            first, second = (f.attname for f in link.through._meta.concrete_fields if not f.primary_key)
+            out[link.name] = sorted(link.through.objects.values_list(first, second))
+    superseded = set(NeuronReconstruction.objects.filter(superseded=True).values_list("pk", flat=True))
+    out["owners"] = [
+        (pk, *(None if field == "neuron_reconstruction_id" and owner in superseded else owner for field, owner in
+               zip(OWNER_FIELDS, owners, strict=True)))
+        for pk, *owners in WellKnownFile.objects.order_by("pk").values_list("pk", *OWNER_FIELDS)
+    ]  # fmt: skip
+    return out
+
+
+def _empty() -> None:
+    for table in reversed(ROW_TABLES):
+        rows_delete(table.model, set(table.model.objects.values_list("pk", flat=True)))
+
+
+def _pages_of(stub) -> int:
+    return len(stub.queries)
+
+
+def test_sync_into_an_empty_database_gives_the_upstreams_tables(demo_upstream):
+    upstream = _tables()
+    assert len(upstream["Specimen"]) == 2335 and len(upstream["WellKnownFile"]) == 3037
+    _empty()
+    assert Specimen.objects.count() == 0
+    report = mirror_sync(upstream=demo_upstream.url)
+    assert report.pages_fetched == _pages_of(demo_upstream) == len(demo_upstream.requests)
+    assert _tables() == upstream
+    assert report.changes["Specimen"] == {"rows": 2335, "new": 2335, "changed": 0, "retired": 0}
+    run = SyncRun.objects.get(id=report.run_id)
+    assert (run.status, run.pages_staged, run.pages_total) == ("complete", report.pages_fetched, report.pages_fetched)
+    assert not SyncStagedPage.objects.exists()  # dropped with the apply
+    # files stay lazy: records only, no bytes held, no size or digest claimed
+    assert not WellKnownFile.objects.exclude(size=None).exists()
+    # the loader's ledger lists none of the mirrored rows (a later load_demo deletes none of them)
+    assert LoadedRows.objects.get(table="specimens").keys == []
+
+
+def test_a_changed_record_is_replaced_a_removed_one_retired_and_a_second_run_changes_nothing(
+    demo_upstream, django_capture_on_commit_callbacks
+):
+    upstream = _tables()
+    Specimen.objects.filter(id=SPECIMEN).update(name="renamed here")
+    extra = SpecimenTag.objects.create(id=77, name="dendrite type - invented here")
+    Specimen.objects.get(id=SPECIMEN).specimen_tags.add(extra)
+    CellSomaLocation.objects.create(id=78, specimen_id=SPECIMEN, x=1.0, y=2.0, z=3.0)
+    moved = WellKnownFile.objects.filter(neuronal_model__isnull=False).first()
+    WellKnownFile.objects.filter(id=moved.id).update(path="/elsewhere/old.json", size=3, sha256="0" * 64)
+    filestore.store_well_known_file(moved.id, b"old")
+    version = AtlasVersion.objects.get().version
+
+    with django_capture_on_commit_callbacks(execute=True):
+        report = mirror_sync(upstream=demo_upstream.url)
+    assert Specimen.objects.get(id=SPECIMEN).name == "Rorb-IRES2-Cre-D;Ai14-168047.01.02.01"
+    assert not SpecimenTag.objects.filter(id=77).exists() and not CellSomaLocation.objects.filter(id=78).exists()
+    assert report.changes["Specimen"]["changed"] == 1
+    assert report.changes["SpecimenTag"]["retired"] == 1 and report.changes["CellSomaLocation"]["retired"] == 1
+    assert report.changes["NeuronReconstruction"]["retired"] == 68  # the older tracings the RMA API does not serve
+    assert _tables() == upstream
+    # the file whose path changed upstream: path back, held bytes and their size/digest dropped on commit
+    moved.refresh_from_db()
+    assert (moved.size, moved.sha256) == (None, None) and not filestore.has_well_known_file(moved.id)
+    assert AtlasVersion.objects.get().version == version + 1
+
+    again = mirror_sync(upstream=demo_upstream.url)
+    assert again.changed == 0 and not again.version_bumped
+    assert AtlasVersion.objects.get().version == version + 1
+
+
+def test_a_failure_midway_keeps_the_previous_state_and_the_rerun_fetches_only_the_rest(demo_upstream):
+    Specimen.objects.filter(id=SPECIMEN).update(name="renamed here")
+    failing = ROW_TABLES[-1].query(PAGE, PAGE)  # ApiCellTypesSpecimenDetail page 1
+    answer = demo_upstream.queries.pop(failing)
+
+    with pytest.raises(MirrorError, match=r"ApiCellTypesSpecimenDetail page 1: .*HTTP 400"):
+        mirror_sync(upstream=demo_upstream.url)
+    run = SyncRun.objects.get()
+    staged = SyncStagedPage.objects.filter(run=run).count()
+    assert run.status == "failed" and "ApiCellTypesSpecimenDetail page 1" in run.error
+    assert 0 < staged == run.pages_staged < _pages_of(demo_upstream) + 1
+    assert Specimen.objects.get(id=SPECIMEN).name == "renamed here"  # the live tables are untouched
+
+    demo_upstream.queries[failing] = answer
+    demo_upstream.requests.clear()
+    report = mirror_sync(upstream=demo_upstream.url)
+    assert report.resumed and report.run_id == run.id
+    assert report.pages_skipped == staged
+    assert len(demo_upstream.requests) == report.pages_fetched == _pages_of(demo_upstream) - staged
+    assert Specimen.objects.get(id=SPECIMEN).name == "Rorb-IRES2-Cre-D;Ai14-168047.01.02.01"
+
+
+def test_a_crash_inside_the_apply_rolls_it_all_back_and_the_rerun_applies_without_fetching(demo_upstream, monkeypatch):
+    Specimen.objects.filter(id=SPECIMEN).update(name="renamed here")
+    CellSomaLocation.objects.create(id=78, specimen_id=SPECIMEN, x=1.0, y=2.0, z=3.0)
+
+    def crash(*args, **kwargs):
+        raise KeyboardInterrupt  # as a kill would: after the rows were upserted, before the links and retiring
+
+    monkeypatch.setattr(mirror_apply, "_many_link_set", crash)
+    with pytest.raises(KeyboardInterrupt):
+        mirror_sync(upstream=demo_upstream.url)
+    assert Specimen.objects.get(id=SPECIMEN).name == "renamed here"
+    assert CellSomaLocation.objects.filter(id=78).exists()
+    assert SyncRun.objects.get().status == "failed"
+
+    monkeypatch.undo()
+    demo_upstream.requests.clear()
+    report = mirror_sync(upstream=demo_upstream.url)
+    assert (report.pages_fetched, len(demo_upstream.requests)) == (0, 0)
+    assert Specimen.objects.get(id=SPECIMEN).name == "Rorb-IRES2-Cre-D;Ai14-168047.01.02.01"
+    assert not CellSomaLocation.objects.filter(id=78).exists()
+
+
+def test_garbage_and_unmappable_records_are_errors_naming_table_page_and_record(demo_upstream):
+    query = ROW_TABLES[0].query(0, PAGE)  # Organism page 0
+    demo_upstream.queries[query] = {**demo_upstream.queries[query], "msg": [{"id": "one", "name": "x"}]}
+    demo_upstream.queries[query]["total_rows"] = 1
+    with pytest.raises(MirrorError, match=r"Organism page 0, record 0 \(id 'one'\): 'id' is not a valid"):
+        mirror_sync(upstream=demo_upstream.url)
+    demo_upstream.queries[query] = {"rows": []}
+    with pytest.raises(MirrorError, match=r"Organism page 0: .* without Allen's envelope"):
+        mirror_sync(upstream=demo_upstream.url)
+
+
+def test_a_second_sync_while_one_runs_is_refused(demo_upstream):
+    with run_lock():
+        with pytest.raises(MirrorBusy, match="a full sync is already running"):
+            mirror_sync(upstream=demo_upstream.url)
+        with pytest.raises(CommandError) as refused:
+            call_command("sync_upstream", "--all", upstream=demo_upstream.url, stdout=io.StringIO())
+        assert refused.value.returncode == 3
+
+
+def test_the_command_prints_progress_and_a_summary(demo_upstream):
+    out = io.StringIO()
+    call_command("sync_upstream", "--all", upstream=demo_upstream.url, stdout=out)
+    lines = out.getvalue().splitlines()
+    assert lines[0] == f"mirror sync of {demo_upstream.url}: run {SyncRun.objects.get().id}, {PAGE} rows per page"
+    assert any(line.split()[0] == "Specimen" and line.split()[-1] == "2335/2335" for line in lines)
+    assert any(line.split()[:2] == ["Specimen", "2335"] for line in lines)
+    assert lines[-1].endswith("rows changed") or lines[-1].endswith("nothing changed")
+
+
+def test_the_row_caps_stop_a_run_before_it_fetches_too_much(demo_upstream, settings):
+    settings.CELLTYPES_MIRROR_MAX_ROWS_PER_TABLE = 1000
+    with pytest.raises(MirrorError, match=r"lists 2,33\d rows, more than CELLTYPES_MIRROR_MAX_ROWS_PER_TABLE=1,000"):
+        mirror_sync(upstream=demo_upstream.url)
+    settings.CELLTYPES_MIRROR_MAX_ROWS_PER_TABLE = 10**6
+    settings.CELLTYPES_MIRROR_MAX_PAGES = 10
+    with pytest.raises(MirrorError, match="more than CELLTYPES_MIRROR_MAX_PAGES=10 pages"):
+        mirror_sync(upstream=demo_upstream.url)
