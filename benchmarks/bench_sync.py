@@ -1,17 +1,18 @@
 """Time a full mirror sync over loopback: the demo instance as the upstream, an empty instance (migrated, nothing
 loaded) running `manage.py sync_upstream --all` against it, records only (files stay lazy). Repeated N times, each
-into a fresh copy of the empty database; prints the median wall time beside the goal, and per table the rows, the
-pages and the rows per second over the span from its first page asked to its last page answered.
+into a fresh copy of the empty database from a freshly started upstream (cold caches); prints the median wall time
+beside the goal, the fetch/apply split, and per table the rows, the pages and the rows per second over the span
+from its first page asked to its last page answered.
 
 Run from the repository root with the project venv:
 
     .venv/bin/python benchmarks/bench_sync.py [--runs 3] [--page-size N] [--concurrency N] [--base-uri URL]
 
 Without --base-uri it starts its own upstream (temporary SQLite + demo set, gunicorn as in production: 2 workers x 4
-threads) on a free loopback port and stops it at the end. The sync talks to the upstream through a pass-through
-proxy on loopback (tests/support/fault_proxy.py, no faults) that notes when each page was asked and answered; the
-wall time includes the command's start (Django set-up) and the final apply. Page size and concurrency are the
-engine's defaults unless given. Every subprocess has a time limit.
+threads) on a free loopback port for each run and stops it after the run. The sync talks to the upstream through a
+pass-through proxy on loopback (tests/support/fault_proxy.py, no faults) that notes when each page was asked and
+answered; the wall time includes the command's start (Django set-up) and the final apply. Page size and concurrency
+are the engine's defaults unless given. Every subprocess has a time limit.
 """
 
 from __future__ import annotations
@@ -53,11 +54,13 @@ def page_table(target: str) -> str | None:
 
 
 @contextmanager
-def upstream_server(base_uri: str | None) -> Iterator[str]:
+def upstream_server(base_uri: str | None, root: Path) -> Iterator[str]:
+    """The given upstream, or a freshly started one over the demo database under `root` (built on first use), so
+    that each run meets cold caches, as a first sync of a real upstream would."""
     if base_uri:
         yield base_uri.rstrip("/")
         return
-    with tempfile.TemporaryDirectory(prefix="bench-sync-up-") as root, demo_server(Path(root), server="gunicorn") as up:
+    with demo_server(root, server="gunicorn") as up:
         yield up.url
 
 
@@ -85,8 +88,9 @@ def table_totals(db: Path) -> dict[str, int]:
     return {name: int(info.get("rows", 0)) for name, info in changes.items() if isinstance(info, dict)}
 
 
-def one_run(template: Path, work: Path, upstream: str, extra_env: dict[str, str]) -> tuple[float, dict, dict]:
-    """(wall seconds, {table: span seconds}, {table: pages}) of one sync into a fresh copy of `template`."""
+def one_run(template: Path, work: Path, upstream: str, extra_env: dict[str, str]) -> tuple[float, str, dict, dict]:
+    """(wall seconds, the command's output, {table: span seconds}, {table: pages}) of one sync into a fresh copy of
+    `template`."""
     shutil.rmtree(work, ignore_errors=True)
     (work / "data").mkdir(parents=True)
     shutil.copyfile(template, work / "db.sqlite3")
@@ -115,7 +119,13 @@ def one_run(template: Path, work: Path, upstream: str, extra_env: dict[str, str]
         first[table] = min(first.get(table, asked), asked)
         last[table] = max(last.get(table, answered), answered)
         pages[table] += 1
-    return wall, {t: last[t] - first[t] for t in first}, dict(pages)
+    return wall, done.stdout, {t: last[t] - first[t] for t in first}, dict(pages)
+
+
+def phase_seconds(output: str) -> tuple[float, float] | None:
+    """(fetch, apply) seconds from the command's summary line, if it has one."""
+    match = re.search(r"in ([\d.]+) s, [\d,]+ rows/s; applied in ([\d.]+) s", output)
+    return (float(match.group(1)), float(match.group(2))) if match else None
 
 
 def main() -> None:
@@ -130,23 +140,30 @@ def main() -> None:
         extra_env["CELLTYPES_MIRROR_PAGE_SIZE"] = str(args.page_size)
     if args.concurrency:
         extra_env["CELLTYPES_MIRROR_CONCURRENCY"] = str(args.concurrency)
-    with tempfile.TemporaryDirectory(prefix="bench-sync-") as scratch, upstream_server(args.base_uri) as upstream:
+    walls, phases, spans, pages = [], [], defaultdict(list), {}
+    with tempfile.TemporaryDirectory(prefix="bench-sync-") as scratch:
         template = empty_database(Path(scratch) / "empty")
-        print(f"upstream: {upstream}  (machine: {os.cpu_count()} cores)  {extra_env or 'engine defaults'}")
-        walls, spans, pages = [], defaultdict(list), {}
+        work = Path(scratch) / "local"
+        print(f"machine: {os.cpu_count()} cores; {extra_env or 'engine defaults'}")
         for run in range(args.runs):
-            work = Path(scratch) / "local"
-            wall, run_spans, pages = one_run(template, work, upstream, extra_env)
+            with upstream_server(args.base_uri, Path(scratch) / "upstream") as upstream:
+                wall, output, run_spans, pages = one_run(template, work, upstream, extra_env)
             walls.append(wall)
+            if (split := phase_seconds(output)) is not None:
+                phases.append(split)
             for table, seconds in run_spans.items():
                 spans[table].append(seconds)
-            print(f"  run {run + 1}: {wall:6.1f} s")
-        totals = table_totals(Path(scratch) / "local" / "db.sqlite3")
+            print(f"  run {run + 1}: {wall:6.1f} s  (upstream {upstream})")
+        totals = table_totals(work / "db.sqlite3")
     wall = statistics.median(walls)
     rows = sum(totals.values())
     verdict = "meets" if wall < GOAL_SECONDS else "MISSES"
     print(f"full sync, median of {args.runs}: {wall:.1f} s   goal < {GOAL_SECONDS:.0f} s ({verdict} it)")
     print(f"  {rows:,} rows, {sum(pages.values())} pages: {rows / wall:,.0f} rows/s overall")
+    if phases:
+        fetch, apply = statistics.median(p[0] for p in phases), statistics.median(p[1] for p in phases)
+        print(f"  fetch {fetch:.1f} s, apply {apply:.1f} s (the rest: the command's start-up)")
+    print("  per table, fetch only (first page asked -> last page answered; pages overlap across tables):")
     print(f"  {'table':40s} {'rows':>8s} {'pages':>6s} {'span s':>8s} {'rows/s':>9s}")
     for table in sorted(spans, key=lambda t: -statistics.median(spans[t])):
         span = statistics.median(spans[table])
