@@ -24,7 +24,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
@@ -261,6 +261,30 @@ def test_a_persistent_fault_stops_the_run_with_a_clear_error_and_keeps_the_previ
     assert run_state(instance.db)[0] == "failed"
 
 
+def sync_killed_when(instance: Instance, env: dict[str, str], ready: Callable[[], bool], settle: float = 0) -> None:
+    """Run the sync as a subprocess and SIGKILL it `settle` seconds after `ready()` holds (polled; at most 90 s)."""
+    log = instance.root / "killed-run.log"
+    with log.open("w") as output:
+        process = subprocess.Popen(
+            [sys.executable, str(REPO / "manage.py"), *SYNC], cwd=REPO, env=env, stdout=output, stderr=output
+        )
+    try:
+        deadline = time.monotonic() + 90
+        while not ready():
+            assert process.poll() is None, f"the sync ended before the kill:\n{log.read_text()[-3000:]}"
+            assert time.monotonic() < deadline, f"the run did not get there: {run_state(instance.db)}"
+            time.sleep(0.05)
+        time.sleep(settle)
+        assert process.poll() is None, f"the sync ended before the kill:\n{log.read_text()[-3000:]}"
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait(timeout=30)
+    finally:
+        if process.poll() is None:
+            os.kill(process.pid, signal.SIGKILL)
+            process.wait(timeout=30)
+    assert process.returncode == -signal.SIGKILL
+
+
 def test_a_sync_killed_mid_way_keeps_the_previous_state_and_the_rerun_resumes(previous, upstream, proxy, synced):
     """The run is stuck on a page mid-way (the upstream hangs, the client waits), the pages before it are staged,
     and the process is killed with SIGKILL. Afterwards: the live tables hold exactly the previous state. A rerun
@@ -269,24 +293,9 @@ def test_a_sync_killed_mid_way_keeps_the_previous_state_and_the_rerun_resumes(pr
     middle = synced.pages // 2
     hang = proxy.add("hang", PAGE_QUERIES, after=middle, hang_seconds=60)
     env = instance.env(proxy.url, **{**FAST_RETRIES, "CELLTYPES_UPSTREAM_TIMEOUT": "120"})
-    log = instance.root / "killed-run.log"
-    with log.open("w") as output:
-        process = subprocess.Popen(
-            [sys.executable, str(REPO / "manage.py"), *SYNC], cwd=REPO, env=env, stdout=output, stderr=output
-        )
-    try:
-        deadline = time.monotonic() + 90
-        while not (hang.faulted and (state := run_state(instance.db)) and state[1] >= middle // 2):
-            assert process.poll() is None, log.read_text()[-3000:]
-            assert time.monotonic() < deadline, f"the run did not get mid-way: {run_state(instance.db)}"
-            time.sleep(0.1)
-        os.kill(process.pid, signal.SIGKILL)
-        process.wait(timeout=30)
-    finally:
-        if process.poll() is None:
-            os.kill(process.pid, signal.SIGKILL)
-            process.wait(timeout=30)
-    assert process.returncode == -signal.SIGKILL
+    sync_killed_when(
+        instance, env, lambda: hang.faulted and (state := run_state(instance.db)) and state[1] >= middle // 2
+    )
     status, staged = run_state(instance.db)
     assert status == "fetching" and 0 < staged < synced.pages
     assert_equal_to(instance.db, snapshot)
@@ -296,3 +305,25 @@ def test_a_sync_killed_mid_way_keeps_the_previous_state_and_the_rerun_resumes(pr
     assert done.returncode == 0, done.stderr[-3000:]
     assert proxy.count(PAGE_QUERIES) == synced.pages - staged  # only what the checkpoint did not hold
     assert_equal_to(instance.db, upstream.db_path)
+
+
+def test_a_sync_killed_while_applying_keeps_the_previous_state_and_the_rerun_applies(previous, upstream, proxy, synced):
+    """Every page is staged and the one transaction that writes them to the live tables is under way when the
+    process is killed with SIGKILL. Afterwards: the live tables hold exactly the previous state (the transaction
+    never committed). A rerun fetches nothing, applies the staged pages, and every table equals the upstream's."""
+    instance, snapshot = previous
+    # Half a second into the apply (which takes seconds here), so that the transaction has rows written.
+    sync_killed_when(instance, instance.env(proxy.url, **FAST_RETRIES), lambda: applying(instance.db), settle=0.5)
+    assert run_state(instance.db) == ("applying", synced.pages)
+    assert_equal_to(instance.db, snapshot)
+
+    proxy.clear()
+    done = instance.sync(proxy.url)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert proxy.count(PAGE_QUERIES) == 0
+    assert_equal_to(instance.db, upstream.db_path)
+
+
+def applying(db: Path) -> bool:
+    state = run_state(db)
+    return state is not None and state[0] == "applying"
