@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 
 from tests.support.demo_server import EAGER_CELERY, REPO, DemoServer, demo_env, demo_server, serve
 from tests.support.fault_proxy import FaultProxy, fault_proxy
@@ -252,9 +253,13 @@ def test_a_persistent_fault_stops_the_run_with_a_clear_error_and_keeps_the_previ
     it): the command fails naming the table, the page and the fault. Afterwards: the live tables hold exactly the
     previous state (stale rows included), the run is marked failed."""
     instance, snapshot = previous
-    proxy.add(kind, PAGE_QUERIES, after=synced.pages // 2, times=None, **options)
+    rule = proxy.add(kind, PAGE_QUERIES, after=synced.pages // 2, times=None, **options)
     done = instance.sync(proxy.url)
     assert done.returncode != 0
+    if kind == "status":  # the failing page was asked again RETRIES times before the run gave up
+        assert rule.faulted >= int(FAST_RETRIES["CELLTYPES_MIRROR_RETRIES"]) + 1
+    else:  # not asked again: at most the pages in flight got the garbage
+        assert 1 <= rule.faulted <= settings.CELLTYPES_MIRROR_CONCURRENCY
     assert re.search(r"sync stopped: [\w.]+ page \d+: ", done.stderr) and message in done.stderr, done.stderr[-3000:]
     assert "Traceback" not in done.stderr
     assert_equal_to(instance.db, snapshot)
