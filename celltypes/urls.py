@@ -6,5 +6,6 @@ urlpatterns = [
     path("", include("celltypes.api.urls")),
     path("", include("celltypes.rma.urls")),
     path("", include("celltypes.web.urls_morphology")),
+    path("", include("celltypes.sync.urls")),
     path("", include("celltypes.web.urls")),
 ]

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Start Redis, a Celery worker and the web server; Ctrl-C stops all three.
+# Start Redis, a Celery worker, Celery beat (the periodic full sync, see CELLTYPES_MIRROR_INTERVAL) and the web
+# server; Ctrl-C stops them all.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV="${VENV:-.venv}"
@@ -37,6 +38,10 @@ export DJANGO_STATIC_MANIFEST="${DJANGO_STATIC_MANIFEST:-1}"
 "$VENV/bin/celery" -A celltypes worker --loglevel=INFO --concurrency=2 >var/log/worker.log 2>&1 &
 pids+=($!)
 echo "celery worker started (log: var/log/worker.log)"
+
+"$VENV/bin/celery" -A celltypes beat --loglevel=INFO --schedule var/celerybeat-schedule >var/log/beat.log 2>&1 &
+pids+=($!)
+echo "celery beat started (log: var/log/beat.log)"
 
 echo "celltypes on http://127.0.0.1:${PORT}/  (health: http://127.0.0.1:${PORT}/health)  Ctrl-C stops everything"
 "$VENV/bin/gunicorn" celltypes.wsgi --bind "0.0.0.0:${PORT}" --workers "${WEB_WORKERS:-3}" --threads 4 \

@@ -21,6 +21,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from celery import current_app
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F
@@ -84,11 +85,17 @@ class MirrorReport:
     resumed: bool
     pages_fetched: int = 0  # by this invocation
     pages_skipped: int = 0  # already staged by an earlier one
-    rows: int = 0
+    rows: int = 0  # in the tables after the apply
+    rows_fetched: int = 0  # by this invocation
+    fetched: dict[str, list[float]] = field(default_factory=dict)  # table -> [rows, seconds of its requests]
     fetch_seconds: float = 0.0
     apply_seconds: float = 0.0
     changes: dict[str, dict[str, int]] = field(default_factory=dict)
     version_bumped: bool = False
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.rows_fetched / self.fetch_seconds if self.fetch_seconds else 0.0
 
     @property
     def changed(self) -> int:
@@ -123,8 +130,7 @@ def mirror_sync(
         report = MirrorReport(run_id=run.id, resumed=resumed)
         try:
             started = time.perf_counter()
-            if run.status == SyncRun.FETCHING or run.status == SyncRun.FAILED:
-                _fetch(run, base, limits, progress, report)
+            _fetch(run, base, limits, progress, report)  # nothing to fetch when all is staged (killed applying)
             report.fetch_seconds = time.perf_counter() - started
             SyncRun.objects.filter(id=run.id).update(status=SyncRun.APPLYING, current_table="", error="")
             started = time.perf_counter()
@@ -235,7 +241,7 @@ def _fetch(run: SyncRun, base: str, limits: MirrorLimits, progress: Progress, re
             finished, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in finished:
                 table, page = running.pop(future)
-                envelope = future.result()
+                envelope, seconds = future.result()
                 total = _page_check(run, table, page, envelope, totals, limits)
                 if page == 0:
                     totals[table.name] = total
@@ -249,6 +255,10 @@ def _fetch(run: SyncRun, base: str, limits: MirrorLimits, progress: Progress, re
                     todo.extend((table, later) for later in range(1, more))
                 _page_stage(run, table, page, envelope, total, pages_known, limits)
                 report.pages_fetched += 1
+                report.rows_fetched += len(envelope["msg"])
+                stats = report.fetched.setdefault(table.name, [0, 0.0])
+                stats[0] += len(envelope["msg"])
+                stats[1] += seconds
                 staged[table.name][page] = (total, 0)
                 done = min(total, sum(1 for _ in staged[table.name]) * limits.page_size)
                 progress(table.name, done, total)
@@ -256,11 +266,13 @@ def _fetch(run: SyncRun, base: str, limits: MirrorLimits, progress: Progress, re
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _page_get(client: Callable[[], UpstreamClient], query: str, where: str, limits: MirrorLimits) -> dict:
-    """One page, asked again with exponential back-off while the failure may pass."""
+def _page_get(client: Callable[[], UpstreamClient], query: str, where: str, limits: MirrorLimits) -> tuple[dict, float]:
+    """One page and the seconds it took, asked again with exponential back-off while the failure may pass."""
+    started = time.perf_counter()
     for attempt in range(limits.retries + 1):
         try:
-            return client().rma_page(query, deadline=limits.page_deadline, max_bytes=limits.max_page_bytes)
+            envelope = client().rma_page(query, deadline=limits.page_deadline, max_bytes=limits.max_page_bytes)
+            return envelope, time.perf_counter() - started
         except UpstreamUnavailable as exc:
             if attempt == limits.retries:
                 raise MirrorError(f"{where}: {exc} (gave up after {limits.retries} retries)") from exc
@@ -325,3 +337,9 @@ def _page_stage(
 def mirror_run_latest() -> SyncRun | None:
     """The newest run (what the /sync/ page and the admin show)."""
     return SyncRun.objects.first()
+
+
+def mirror_sync_queue() -> str:
+    """Queue a full sync for the worker (by the task's registered name); its task id. Raises when the broker cannot
+    take it. A run already going makes the queued one answer "already running" and stop."""
+    return current_app.tasks[MIRROR_TASK].apply_async(retry=False).id

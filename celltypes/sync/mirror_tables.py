@@ -10,7 +10,9 @@ sampling rate read from its NWB) are never overwritten by a sync. A file's owner
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 
 from django.db import connection
 from django.db import models as dj
@@ -21,6 +23,9 @@ from celltypes.rma.schema import RmaAttribute, model_named
 
 class RecordError(ValueError):
     """An upstream record that does not map onto its table (the message names the column and the value)."""
+
+
+REQUIRED = object()  # a column a record must carry
 
 
 @dataclass(frozen=True)
@@ -50,17 +55,33 @@ class RowTable:
     def query(self, start_row: int, num_rows: int) -> str:
         return f"model::{self.rma_model},{_options(self.key, start_row, num_rows)}"
 
-    def values(self, record: dict) -> dict[str, object]:
-        """The record as {attname: value} for every column the upstream serves; RecordError when it does not map."""
-        out = {}
+    @cached_property
+    def columns(self) -> tuple[tuple[str, str, object, Callable[[str, object], object]], ...]:
+        """(Allen's name, attname, value when the record lacks the column or REQUIRED, checker) per column."""
+        out = []
         for name, attribute in self.attributes.items():
             field = self.model._meta.get_field(attribute.field)
-            if name not in record:
-                if field.null and not field.primary_key:
-                    out[attribute.field] = None
-                    continue
+            if field.primary_key or not (field.null or field.has_default()):
+                missing = REQUIRED
+            else:
+                missing = None if field.null else field.get_default()
+            out.append((name, attribute.field, missing, _checker(field)))
+        return tuple(out)
+
+    def values(self, record: dict) -> dict[str, object]:
+        """The record as {attname: value} for every column we serve; RecordError when it does not map.
+
+        A column the record lacks is null, or its default where it has one (Allen's NeuronReconstruction has no
+        `superseded`: False); a required one it lacks is an error.
+        """
+        out = {}
+        for name, attname, missing, check in self.columns:
+            if name in record:
+                out[attname] = check(name, record[name])
+            elif missing is not REQUIRED:
+                out[attname] = missing
+            else:
                 raise RecordError(f"no {name!r}")
-            out[attribute.field] = _checked(field, name, record[name])
         return out
 
 
@@ -159,28 +180,51 @@ def _items(record: dict, key: str) -> list[dict]:
     return value
 
 
-def _checked(field: dj.Field, name: str, value: object) -> object:
-    """`value` as the column's Python value; RecordError naming the column when it has the wrong type or range."""
-    if value is None:
-        if field.null and not field.primary_key:
-            return None
-        raise RecordError(f"{name!r} is required, got null")
+def _checker(field: dj.Field) -> Callable[[str, object], object]:
+    """A function (Allen's name, value) -> the column's Python value; RecordError naming the column when the value
+    has the wrong type or range."""
+    nullable = field.null and not field.primary_key
     if isinstance(field, dj.BooleanField):
-        if isinstance(value, bool):
-            return value
+
+        def valid(value: object) -> bool:
+            return isinstance(value, bool)
+
+        convert = None
     elif isinstance(field, dj.FloatField):
-        if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
-            return float(value)
-    elif isinstance(field, dj.JSONField):
-        return value
+
+        def valid(value: object) -> bool:
+            return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+        convert = float
     elif isinstance(field, dj.IntegerField | dj.ForeignKey):
         internal = (field.target_field if field.is_relation else field).get_internal_type()
         low, high = connection.ops.integer_field_range(internal)
-        is_int = isinstance(value, int) and not isinstance(value, bool)
-        if is_int and (low is None or value >= low) and (high is None or value <= high):
-            return value
-    elif isinstance(value, str):
-        if field.max_length is None or len(value) <= field.max_length:
-            return value
-        raise RecordError(f"{name!r} is longer than {field.max_length} characters")
-    raise RecordError(f"{name!r} is not a valid {field.get_internal_type()}: {value!r}")
+
+        def valid(value: object) -> bool:
+            is_int = isinstance(value, int) and not isinstance(value, bool)
+            return is_int and (low is None or value >= low) and (high is None or value <= high)
+
+        convert = None
+    else:  # text (a column of another kind would need its own conversion here and in mirror_apply._rows_write)
+        limit = field.max_length
+
+        def valid(value: object) -> bool:
+            return isinstance(value, str) and (limit is None or len(value) <= limit)
+
+        convert = None
+
+    def check(name: str, value: object) -> object:
+        if value is None:
+            if nullable:
+                return None
+            raise RecordError(f"{name!r} is required, got null")
+        if not valid(value):
+            raise RecordError(f"{name!r} is not a valid {field.get_internal_type()}: {_shown(value)}")
+        return convert(value) if convert else value
+
+    return check
+
+
+def _shown(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else f"{text[:77]}..."

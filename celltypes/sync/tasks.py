@@ -6,6 +6,8 @@ Time limits: the fetch gets its deadline (CELLTYPES_FETCH_TASK_DEADLINE) and a m
 queues, so it is short. The broker's visibility timeout (settings) is longer than any of them with its back-off.
 """
 
+import logging
+
 from celery import current_app, shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
@@ -14,6 +16,8 @@ from celltypes.sync.client import UpstreamUnavailable
 from celltypes.sync.mirror import MIRROR_TASK, MirrorBusy, mirror_sync
 from celltypes.sync.nwb_fetch import FETCH_TASK, nwb_fetch_with_progress
 from celltypes.sync.services import FETCH_FILE_TASK, neuronal_model_sync, well_known_file_fetch
+
+log = logging.getLogger(__name__)
 
 RETRY = {
     "autoretry_for": (UpstreamUnavailable,),
@@ -66,8 +70,12 @@ def mirror_sync_task(self) -> str:
     stop (MirrorError) fails the task with the message naming the table and page."""
 
     def progress(table: str, done: int, total: int) -> None:
-        if self.request.id:  # not when called directly
+        if not self.request.id:  # called directly, not as a task
+            return
+        try:
             self.update_state(state="PROGRESS", meta={"table": table, "done": done, "total": total})
+        except Exception:  # the result backend is down: the run goes on (its state is also in sync_runs)
+            log.warning("could not report the mirror sync's progress", exc_info=True)
 
     try:
         report = mirror_sync(progress=progress)

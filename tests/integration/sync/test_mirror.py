@@ -211,3 +211,12 @@ def test_the_row_caps_stop_a_run_before_it_fetches_too_much(demo_upstream, setti
     settings.CELLTYPES_MIRROR_MAX_PAGES = 10
     with pytest.raises(MirrorError, match="more than CELLTYPES_MIRROR_MAX_PAGES=10 pages"):
         mirror_sync(upstream=demo_upstream.url)
+
+
+def test_an_upstream_too_slow_is_asked_again_then_given_up_on_naming_the_page(demo_upstream, settings):
+    settings.CELLTYPES_UPSTREAM_TIMEOUT = 0.2
+    demo_upstream.delay = 0.5
+    with pytest.raises(MirrorError, match=r"page 0: .*did not answer within the timeout \(gave up after 1 retries\)"):
+        mirror_sync(upstream=demo_upstream.url, concurrency=1)
+    assert len(demo_upstream.requests) == 2  # the first page, asked twice
+    assert SyncRun.objects.get().status == "failed" and not SyncStagedPage.objects.exists()

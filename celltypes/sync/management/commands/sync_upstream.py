@@ -104,14 +104,16 @@ class Command(BaseCommand):
 
     def _mirror_summary(self, report: MirrorReport, seconds: float) -> None:
         for table, c in report.changes.items():
+            rows, seconds = report.fetched.get(table, (0, 0.0))
+            rate = f"{rows / seconds:>9,.0f} rows/s fetched" if seconds else ""
             self.stdout.write(
                 f"  {table:<40} {c['rows']:>8} rows  {c['new']:>6} new  {c['changed']:>6} changed  "
-                f"{c['retired']:>6} retired"
+                f"{c['retired']:>6} retired  {rate}".rstrip()
             )
-        rate = report.rows / report.fetch_seconds if report.fetch_seconds else 0.0
         self.stdout.write(
-            f"fetched {report.pages_fetched} pages ({report.pages_skipped} already staged) in "
-            f"{report.fetch_seconds:.1f} s, {rate:,.0f} rows/s; applied in {report.apply_seconds:.1f} s"
+            f"fetched {report.pages_fetched} pages ({report.pages_skipped} already staged), {report.rows_fetched} "
+            f"rows in {report.fetch_seconds:.1f} s ({report.rows_per_second:,.0f} rows/s); applied in "
+            f"{report.apply_seconds:.1f} s"
         )
         if report.version_bumped:
             self.stdout.write(f"run {report.run_id} complete: {report.changed} rows changed")
