@@ -124,7 +124,7 @@ def one_run(template: Path, work: Path, upstream: str, extra_env: dict[str, str]
 
 def phase_seconds(output: str) -> tuple[float, float] | None:
     """(fetch, apply) seconds from the command's summary line, if it has one."""
-    match = re.search(r"in ([\d.]+) s, [\d,]+ rows/s; applied in ([\d.]+) s", output)
+    match = re.search(r" in ([\d.]+) s[^;\n]*; applied in ([\d.]+) s", output)
     return (float(match.group(1)), float(match.group(2))) if match else None
 
 
