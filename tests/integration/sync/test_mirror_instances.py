@@ -317,8 +317,9 @@ def test_a_sync_killed_while_applying_keeps_the_previous_state_and_the_rerun_app
     process is killed with SIGKILL. Afterwards: the live tables hold exactly the previous state (the transaction
     never committed). A rerun fetches nothing, applies the staged pages, and every table equals the upstream's."""
     instance, snapshot = previous
-    # Half a second into the apply (which takes seconds here), so that the transaction has rows written.
-    sync_killed_when(instance, instance.env(proxy.url, **FAST_RETRIES), lambda: applying(instance.db), settle=0.5)
+    # A quarter of a second into the apply (which takes over a second here: checked below), so that the
+    # transaction has rows written.
+    sync_killed_when(instance, instance.env(proxy.url, **FAST_RETRIES), lambda: applying(instance.db), settle=0.25)
     assert run_state(instance.db) == ("applying", synced.pages)
     assert_equal_to(instance.db, snapshot)
 
@@ -327,6 +328,8 @@ def test_a_sync_killed_while_applying_keeps_the_previous_state_and_the_rerun_app
     assert done.returncode == 0, done.stderr[-3000:]
     assert proxy.count(PAGE_QUERIES) == 0
     assert_equal_to(instance.db, upstream.db_path)
+    applied = re.search(r"applied in ([\d.]+) s", done.stdout)
+    assert applied and float(applied.group(1)) > 0.25, done.stdout[-2000:]  # so the kill came mid-apply
 
 
 def applying(db: Path) -> bool:
