@@ -32,6 +32,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
+from celltypes.sync.models import SyncRun
 from tests.support.demo_server import EAGER_CELERY, REPO, DemoServer, demo_env, demo_server, serve
 from tests.support.fault_proxy import FaultProxy, fault_proxy
 from tests.support.table_compare import compare_databases, report, row_counts
@@ -57,7 +58,9 @@ def run_state(db: Path) -> tuple[str, int] | None:
     """(status, pages staged) of the newest sync run in `db`, None before the first."""
     with closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10)) as connection:
         try:
-            row = connection.execute("SELECT status, pages_staged FROM sync_runs ORDER BY id DESC LIMIT 1").fetchone()
+            row = connection.execute(
+                f"SELECT status, pages_staged FROM {SyncRun._meta.db_table} ORDER BY id DESC LIMIT 1"
+            ).fetchone()
         except sqlite3.OperationalError:  # the table is not there yet
             return None
     return None if row is None else (row[0], row[1])
@@ -206,7 +209,7 @@ def test_an_empty_instance_synced_holds_every_table_and_fetches_files_byte_ident
     """Afterwards: every table equal to the upstream's, no file held until asked for; a SWC, an NWB and a model's
     fit JSON asked of the local server are fetched through from the upstream once, byte-identical, then held."""
     assert_equal_to(synced.instance.db, upstream.db_path)
-    assert run_state(synced.instance.db)[0] == "complete"
+    assert run_state(synced.instance.db)[0] == SyncRun.COMPLETE
     store = synced.instance.root / "data" / "well_known_files"
     assert not store.exists() or not any(store.iterdir())  # records only: files are lazy
     env = synced.instance.env(upstream.url)
@@ -263,7 +266,7 @@ def test_a_persistent_fault_stops_the_run_with_a_clear_error_and_keeps_the_previ
     assert re.search(r"sync stopped: [\w.]+ page \d+: ", done.stderr) and message in done.stderr, done.stderr[-3000:]
     assert "Traceback" not in done.stderr
     assert_equal_to(instance.db, snapshot)
-    assert run_state(instance.db)[0] == "failed"
+    assert run_state(instance.db)[0] == SyncRun.FAILED
 
 
 def sync_killed_when(instance: Instance, env: dict[str, str], ready: Callable[[], bool], settle: float = 0) -> None:
@@ -302,7 +305,7 @@ def test_a_sync_killed_mid_way_keeps_the_previous_state_and_the_rerun_resumes(pr
         instance, env, lambda: hang.faulted and (state := run_state(instance.db)) and state[1] >= middle // 2
     )
     status, staged = run_state(instance.db)
-    assert status == "fetching" and 0 < staged < synced.pages
+    assert status == SyncRun.FETCHING and 0 < staged < synced.pages
     assert_equal_to(instance.db, snapshot)
 
     proxy.clear()
@@ -320,7 +323,7 @@ def test_a_sync_killed_while_applying_keeps_the_previous_state_and_the_rerun_app
     # A quarter of a second into the apply (which takes over a second here: checked below), so that the
     # transaction has rows written.
     sync_killed_when(instance, instance.env(proxy.url, **FAST_RETRIES), lambda: applying(instance.db), settle=0.25)
-    assert run_state(instance.db) == ("applying", synced.pages)
+    assert run_state(instance.db) == (SyncRun.APPLYING, synced.pages)
     assert_equal_to(instance.db, snapshot)
 
     proxy.clear()
@@ -334,4 +337,4 @@ def test_a_sync_killed_while_applying_keeps_the_previous_state_and_the_rerun_app
 
 def applying(db: Path) -> bool:
     state = run_state(db)
-    return state is not None and state[0] == "applying"
+    return state is not None and state[0] == SyncRun.APPLYING
