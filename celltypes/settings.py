@@ -66,6 +66,8 @@ CELLTYPES_MIRROR_PAGE_DEADLINE = env.float("CELLTYPES_MIRROR_PAGE_DEADLINE", def
 CELLTYPES_MIRROR_MAX_PAGE_BYTES = env.int("CELLTYPES_MIRROR_MAX_PAGE_BYTES", default=64 * 1024 * 1024)
 CELLTYPES_MIRROR_MAX_ROWS_PER_TABLE = env.int("CELLTYPES_MIRROR_MAX_ROWS_PER_TABLE", default=5_000_000)
 CELLTYPES_MIRROR_MAX_PAGES = env.int("CELLTYPES_MIRROR_MAX_PAGES", default=20_000)
+# An unfinished run is continued by the next one unless it started longer ago than this (then it starts afresh).
+CELLTYPES_MIRROR_RESUME_HOURS = env.float("CELLTYPES_MIRROR_RESUME_HOURS", default=24.0)
 # Celery beat queues a full sync every CELLTYPES_MIRROR_INTERVAL seconds (0: never; never without an upstream). One
 # task run works for at most CELLTYPES_MIRROR_TASK_TIME_LIMIT seconds, then queues its own continuation.
 CELLTYPES_MIRROR_INTERVAL = env.float("CELLTYPES_MIRROR_INTERVAL", default=24 * 3600.0)

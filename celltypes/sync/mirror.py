@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from celery import current_app
 from django.conf import settings
@@ -140,7 +141,9 @@ def mirror_sync(
                 # What is staged cannot be applied (the upstream changed between pages, or contradicts itself):
                 # drop it so that the next run fetches afresh.
                 SyncStagedPage.objects.filter(run_id=run.id).delete()
-                SyncRun.objects.filter(id=run.id).update(status=SyncRun.ABANDONED, error=str(exc))
+                SyncRun.objects.filter(id=run.id).update(
+                    status=SyncRun.ABANDONED, error=str(exc), finished_at=timezone.now()
+                )
                 raise MirrorError(f"{exc}; the staged pages were dropped, the next run fetches afresh") from exc
             report.apply_seconds = time.perf_counter() - started
         except MirrorError as exc:
@@ -181,10 +184,12 @@ def run_lock() -> Iterator[None]:
 
 
 def _run_open(base: str, page_size: int, restart: bool) -> tuple[SyncRun, bool]:
-    """The unfinished run to continue, or a new one (an unfinished run of another upstream or page size, or any
-    with `restart`, is abandoned). Pages of finished runs are dropped."""
+    """The unfinished run to continue, or a new one. An unfinished run of another upstream or page size, one
+    started more than CELLTYPES_MIRROR_RESUME_HOURS ago (its pages would mix two states of the upstream), or any
+    with `restart`, is abandoned. Pages of finished runs are dropped."""
     run = SyncRun.objects.filter(status__in=SyncRun.UNFINISHED).first()
-    if run is not None and (restart or run.upstream != base or run.page_size != page_size):
+    too_old = timezone.now() - timedelta(hours=settings.CELLTYPES_MIRROR_RESUME_HOURS)
+    if run is not None and (restart or run.upstream != base or run.page_size != page_size or run.started_at < too_old):
         SyncRun.objects.filter(id=run.id).update(status=SyncRun.ABANDONED, finished_at=timezone.now())
         run = None
     resumed = run is not None

@@ -11,6 +11,7 @@ from celltypes.atlas import filestore
 from celltypes.atlas.models import (
     AtlasVersion,
     CellSomaLocation,
+    EphysSweep,
     LoadedRows,
     NeuronReconstruction,
     Specimen,
@@ -220,3 +221,34 @@ def test_an_upstream_too_slow_is_asked_again_then_given_up_on_naming_the_page(de
         mirror_sync(upstream=demo_upstream.url, concurrency=1)
     assert len(demo_upstream.requests) == 2  # the first page, asked twice
     assert SyncRun.objects.get().status == "failed" and not SyncStagedPage.objects.exists()
+
+
+def test_an_unfinished_run_too_old_or_of_another_page_size_is_abandoned_not_continued(demo_upstream, settings):
+    failing = ROW_TABLES[-1].query(PAGE, PAGE)
+    answer = demo_upstream.queries.pop(failing)
+    with pytest.raises(MirrorError):
+        mirror_sync(upstream=demo_upstream.url)
+    demo_upstream.queries[failing] = answer
+    first = SyncRun.objects.get()
+    settings.CELLTYPES_MIRROR_RESUME_HOURS = 0.0
+    report = mirror_sync(upstream=demo_upstream.url)
+    assert not report.resumed and report.pages_skipped == 0 and report.run_id != first.id
+    first.refresh_from_db()
+    assert first.status == "abandoned" and first.finished_at is not None
+
+
+def test_local_rows_holding_an_upstream_rows_unique_name_or_sweep_number_give_way(demo_upstream):
+    upstream = _tables()
+    tag = SpecimenTag.objects.order_by("id").first()
+    SpecimenTag.objects.filter(id=tag.id).update(name="renamed here")
+    SpecimenTag.objects.create(id=79, name=tag.name)  # a stand-in holding the upstream tag's name
+    sweep = EphysSweep.objects.order_by("id").first()
+    EphysSweep.objects.filter(id=sweep.id).update(sweep_number=9999)
+    EphysSweep.objects.create(id=80, specimen_id=sweep.specimen_id, sweep_number=sweep.sweep_number)
+
+    report = mirror_sync(upstream=demo_upstream.url)
+    assert SpecimenTag.objects.get(id=tag.id).name == tag.name and not SpecimenTag.objects.filter(id=79).exists()
+    assert EphysSweep.objects.get(id=sweep.id).sweep_number == sweep.sweep_number
+    assert not EphysSweep.objects.filter(id=80).exists()
+    assert report.changes["SpecimenTag"] == {"rows": 6, "new": 0, "changed": 1, "retired": 1}
+    assert _tables() == upstream

@@ -89,3 +89,26 @@ def test_make_run_and_docker_compose_both_start_beat():
     assert compose["beat"]["environment"] == compose["worker"]["environment"]
     run_sh = Path(REPO, "scripts", "run.sh").read_text()
     assert '"$VENV/bin/celery" -A celltypes beat ' in run_sh
+
+
+def test_the_task_queues_its_continuation_at_the_soft_time_limit_and_answers_when_a_run_goes_on(monkeypatch):
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    from celltypes.sync import tasks
+    from celltypes.sync.mirror import MirrorBusy
+
+    queued = []
+    monkeypatch.setattr(mirror_sync_task, "apply_async", lambda **kwargs: queued.append(kwargs))
+
+    def stopped(**kwargs):
+        raise SoftTimeLimitExceeded()
+
+    monkeypatch.setattr(tasks, "mirror_sync", stopped)
+    assert "continues in the next task" in mirror_sync_task.apply().get()
+    assert queued == [{"countdown": 5}]
+
+    def busy(**kwargs):
+        raise MirrorBusy("a full sync is already running (run 7)")
+
+    monkeypatch.setattr(tasks, "mirror_sync", busy)
+    assert mirror_sync_task.apply().get() == "a full sync is already running (run 7)"
