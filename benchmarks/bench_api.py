@@ -5,9 +5,11 @@ Run from the repository root with the project venv:
 
     .venv/bin/python benchmarks/bench_api.py [--clients 32] [--per-client 30] [--base-uri http://127.0.0.1:8000]
 
-Without --base-uri it starts its own server (temporary SQLite + demo set, gunicorn, 2 workers x 4 threads,
-unthrottled) on a free loopback port and stops it at the end. A given server must be unthrottled
-(CELLTYPES_API_ANON_RATE=) or the clients see 429s. All traffic goes to 127.0.0.1 and every loop is bounded.
+Without --base-uri it starts its own servers (temporary SQLite + demo set, gunicorn, 2 workers x 4 threads,
+unthrottled) on a free loopback port, one after the other over the same database: first with the response cache
+off (every answer built by DRF), then on (celltypes/api/response_cache.py), and prints both. A given server must be
+unthrottled (CELLTYPES_API_ANON_RATE=) or the clients see 429s. All traffic goes to 127.0.0.1 and every loop is
+bounded.
 """
 
 from __future__ import annotations
@@ -46,17 +48,10 @@ def filtered_pages() -> list[str]:
 
 
 @contextmanager
-def live_server() -> Iterator[str]:
-    with (
-        tempfile.TemporaryDirectory(prefix="bench-api-") as root,
-        demo_server(Path(root), server="gunicorn", CELLTYPES_API_ANON_RATE="") as live,
-    ):
+def live_server(root: Path, response_cache: bool) -> Iterator[str]:
+    flag = "true" if response_cache else "false"
+    with demo_server(root, server="gunicorn", CELLTYPES_API_ANON_RATE="", CELLTYPES_API_RESPONSE_CACHE=flag) as live:
         yield live.url
-
-
-@contextmanager
-def given(base: str) -> Iterator[str]:
-    yield base.rstrip("/")
 
 
 def bench_sequential(base: str, paths: list[str], repeats: int) -> None:
@@ -82,11 +77,22 @@ def main() -> None:
     parser.add_argument("--base-uri", help="benchmark a running (unthrottled) server instead of starting one")
     args = parser.parse_args()
     paths = filtered_pages()
-    with live_server() if args.base_uri is None else given(args.base_uri) as base:
-        print(f"server: {base}  (machine: {os.cpu_count()} cores)")
-        print(f"/api/v1/cells/ with species + layer + dendrite, page_size=100 ({len(paths)} combinations):")
-        bench_sequential(base, paths, args.repeats)
-        bench_concurrent(base, f"{args.clients} clients", paths, args.clients, args.per_client)
+    print(f"machine: {os.cpu_count()} cores")
+    print(f"/api/v1/cells/ with species + layer + dendrite, page_size=100 ({len(paths)} combinations):")
+    if args.base_uri is not None:
+        print(f"server: {args.base_uri}")
+        run(args.base_uri.rstrip("/"), paths, args)
+        return
+    with tempfile.TemporaryDirectory(prefix="bench-api-") as root:
+        for response_cache in (False, True):
+            with live_server(Path(root), response_cache) as base:
+                print(f"response cache {'on' if response_cache else 'off'}:")
+                run(base, paths, args)
+
+
+def run(base: str, paths: list[str], args: argparse.Namespace) -> None:
+    bench_sequential(base, paths, args.repeats)
+    bench_concurrent(base, f"{args.clients} clients", paths, args.clients, args.per_client)
 
 
 if __name__ == "__main__":
