@@ -38,6 +38,11 @@ class ReadOnlyApiViewSet(viewsets.ReadOnlyModelViewSet):
     # Whole answers may be kept by the response cache (celltypes.api.response_cache): they depend on the atlas
     # (versioned) and the request alone.
     response_cacheable = True
+
+    def lean_columns(self) -> tuple[str, ...] | None:
+        """The columns a list page reads as named tuples (see serializers.lean_columns); None: model instances."""
+        return serializers.lean_columns(self.get_serializer_class())
+
     id_filters: dict[str, str] = {}
     ordering_fields: dict[str, str] = {"id": "id"}
     default_ordering = "id"

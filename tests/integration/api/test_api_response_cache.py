@@ -99,3 +99,38 @@ def test_a_cached_answer_still_counts_towards_the_rate_limit(client):
     cache.clear()
     assert [r.status_code for r in responses] == [200, 200, 429]
     assert responses[2]["Content-Type"] == "text/csv; charset=utf-8" and b"throttled" in responses[2].content
+
+
+LEAN_REQUESTS = [
+    "/api/v1/cells/?species=mouse&layer=5&dendrite=spiny&page_size=100",
+    "/api/v1/cells/?species=human&ordering=-tau&page_size=40&format=csv",
+    "/api/v1/cells/?species=human&ordering=area&fields=url,specimen__id,ef__tau&page_size=30",
+    f"/api/v1/sweeps/?specimen_id={MODELLED_CELL}&ordering=-stimulus_absolute_amplitude",
+    "/api/v1/ephys-features/?page_size=50&format=csv",
+    "/api/v1/morphology-features/?page_size=50&ordering=-max_euclidean_distance",
+    "/api/v1/reconstructions/?page_size=50",
+]
+
+
+@pytest.mark.parametrize("url", LEAN_REQUESTS)
+def test_pages_read_as_named_tuples_are_the_pages_read_as_model_instances(client, monkeypatch, url):
+    from celltypes.api import views
+
+    with override_settings(CELLTYPES_API_RESPONSE_CACHE=False):
+        lean = client.get(url)
+        next_lean = lean.get("Link")
+        monkeypatch.setattr(views.ReadOnlyApiViewSet, "lean_columns", lambda self: None)
+        built = client.get(url)
+    assert lean.status_code == built.status_code == 200
+    assert lean.content == built.content and next_lean == built.get("Link")
+
+
+def test_which_serializers_read_named_tuples():
+    from celltypes.api import serializers
+
+    lean = [serializers.CellSerializer, serializers.SweepSerializer, serializers.ReconstructionSerializer]
+    assert all(serializers.lean_columns(s) for s in lean)
+    assert "specimen_id" in serializers.lean_columns(serializers.CellSerializer)
+    # A related row (the template's name) or the file store (held) needs the instance.
+    assert serializers.lean_columns(serializers.NeuronalModelSerializer) is None
+    assert serializers.lean_columns(serializers.WellKnownFileSerializer) is None
