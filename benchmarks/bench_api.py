@@ -74,6 +74,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--per-client", type=int, default=30)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=3, help="concurrent runs per server (medians printed)")
     parser.add_argument("--base-uri", help="benchmark a running (unthrottled) server instead of starting one")
     args = parser.parse_args()
     paths = filtered_pages()
@@ -83,16 +84,26 @@ def main() -> None:
         print(f"server: {args.base_uri}")
         run(args.base_uri.rstrip("/"), paths, args)
         return
+    medians = {}
     with tempfile.TemporaryDirectory(prefix="bench-api-") as root:
         for response_cache in (False, True):
             with live_server(Path(root), response_cache) as base:
                 print(f"response cache {'on' if response_cache else 'off'}:")
-                run(base, paths, args)
+                medians[response_cache] = run(base, paths, args)
+    print(f"medians of {args.rounds} runs at {args.clients} clients:")
+    for response_cache, (p50, p99, rate) in medians.items():
+        label = "cache on " if response_cache else "cache off"
+        print(f"  {label}  p50 {p50:7.1f} ms  p99 {p99:7.1f} ms  {rate:7.0f} req/s")
 
 
-def run(base: str, paths: list[str], args: argparse.Namespace) -> None:
+def run(base: str, paths: list[str], args: argparse.Namespace) -> tuple[float, float, float]:
+    """The sequential median, then `--rounds` concurrent runs; returns the medians of their p50, p99 and req/s."""
     bench_sequential(base, paths, args.repeats)
-    bench_concurrent(base, f"{args.clients} clients", paths, args.clients, args.per_client)
+    rounds = [
+        bench_concurrent(base, f"{args.clients} clients", paths, args.clients, args.per_client)
+        for _ in range(args.rounds)
+    ]
+    return tuple(statistics.median(values) for values in zip(*rounds, strict=True))
 
 
 if __name__ == "__main__":
