@@ -146,3 +146,13 @@ def test_the_search_card_says_swc_not_held_rather_than_drawing_anything(client, 
     filestore.write_atomic(filestore.well_known_file_path(SWC), [swc_not_held])
     held = card()
     assert "data-swc-not-held" not in held and "no picture" in held and "morph-thumb-slot" in held
+
+
+def test_a_dropped_connection_is_reported_with_the_fetchs_own_reason(client, swc_not_held, upstream, eager_celery):
+    upstream.files[SWC] = swc_not_held
+    upstream.cut_short.add(SWC)  # announces 113,266 bytes, sends half, closes
+    html = client.get(f"{STATUS}?attempt=1").content.decode()
+    assert 'data-swc-fetch="error"' in html and "data-swc-fetch-retry" in html
+    reason = html.split("data-swc-fetch-reason>")[1].split("</span>")[0]
+    assert "stopped after" in reason and "113266" in reason.replace(",", ""), reason
+    assert not filestore.has_well_known_file(SWC)  # no partial file
