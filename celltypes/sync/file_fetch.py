@@ -31,10 +31,21 @@ QUEUE_UNREACHABLE = "the task queue is unreachable; try again later"
 @dataclass(frozen=True)
 class FileFetch:
     """Where a file stands: ``held``; ``fetching`` (queued, not done yet); ``error`` (the fetch failed, ``message``
-    says why); ``none`` (never asked, or the last ask was lost); ``offline`` (no upstream to fetch it from)."""
+    says why, ``retryable`` whether the worker's task asks again on its own); ``none`` (never asked, or the last ask
+    was lost); ``offline`` (no upstream to fetch it from)."""
 
     state: str
     message: str = ""
+    retryable: bool = False  # an error that may pass (timeout, 5xx, a dropped connection): the task asks again
+
+
+def _failure(recorded: str) -> FileFetch:
+    """The error state of a failure the fetch recorded (services.well_known_file_fetch writes JSON)."""
+    try:
+        failure = json.loads(recorded)
+        return FileFetch("error", str(failure["message"]), bool(failure.get("retryable")))
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return FileFetch("error", recorded)
 
 
 def _marker_path(file_id: int) -> Path:
@@ -55,13 +66,6 @@ def _stale_after() -> float:
     return float(settings.CELERY_VISIBILITY_TIMEOUT)
 
 
-def _failure_message(recorded: str) -> str:
-    try:
-        return str(json.loads(recorded)["message"])
-    except (ValueError, KeyError, TypeError):
-        return recorded
-
-
 def file_fetch_state(*, file_id: int, held: bool) -> FileFetch:
     """The state of file ``file_id`` (``held``: whether the store holds it in good order, as the caller checked)."""
     if held:
@@ -75,7 +79,7 @@ def file_fetch_state(*, file_id: int, held: bool) -> FileFetch:
     queued_at, age = marked
     failure = filestore.fetch_failure_since(file_id, queued_at)
     if failure is not None:
-        return FileFetch("error", _failure_message(failure))
+        return _failure(failure)
     if age > _stale_after():
         return FileFetch("none")
     return FileFetch("fetching")
@@ -97,7 +101,7 @@ def file_fetch_request(*, file_id: int, held: bool, again: bool = False) -> File
     except Exception as exc:  # the broker is down, or (eager Celery) the fetch itself failed in this request
         recorded = filestore.fetch_failure_since(file_id, marker.stat().st_mtime) if marker.exists() else None
         if recorded is not None:
-            return FileFetch("error", _failure_message(recorded))
+            return _failure(recorded)
         marker.unlink(missing_ok=True)
         log.warning("could not queue the fetch of well-known file %s: %s", file_id, exc)
         return FileFetch("error", QUEUE_UNREACHABLE if _is_broker_error(exc) else str(exc))

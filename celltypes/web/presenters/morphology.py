@@ -68,6 +68,7 @@ class SwcFetch:
     state: str
     message: str = ""
     attempt: int = 0
+    retryable: bool = False  # an error the worker's task retries on its own: the tab keeps polling meanwhile
 
     @property
     def given_up(self) -> bool:
@@ -77,12 +78,15 @@ class SwcFetch:
     @property
     def polls(self) -> bool:
         """The tab asks the fetch status again: "none" at once (the first poll queues the fetch), then on a delay."""
-        return self.state in ("none", "fetching") and not self.given_up
+        waiting = self.state in ("none", "fetching") or (self.state == "error" and self.retryable)
+        return waiting and self.attempt < MAX_FETCH_POLLS
 
     @property
     def delay(self) -> int:
-        """Seconds before the next poll: none at first (queue it), then 1 s, slowing to 5 s."""
-        return 0 if self.state == "none" else min(1 + self.attempt // 10, 5)
+        """Seconds before the next poll: none at first (queue it), then 1 s, slowing to 5 s (5 s after an error)."""
+        if self.state == "none":
+            return 0
+        return 5 if self.state == "error" else min(1 + self.attempt // 10, 5)
 
     @property
     def next_attempt(self) -> int:

@@ -73,7 +73,7 @@ def morphology_context(cell: Any, *, fetch: bool = False, again: bool = False, a
         else:
             state = file_fetch_state(file_id=missing.pk, held=False)
         if morphology.missing_swc is not None and morphology.missing_swc.pk == missing.pk:
-            swc_fetch = presenters.SwcFetch(missing, state.state, state.message, attempt)
+            swc_fetch = presenters.SwcFetch(missing, state.state, state.message, attempt, state.retryable)
     if morphology.features_pending:  # computed for this page only: the worker stores them
         computed_morphology_request(reconstruction_id=morphology.drawn.pk)
     return {

@@ -148,7 +148,9 @@ def test_the_search_card_says_swc_not_held_rather_than_drawing_anything(client, 
     assert "data-swc-not-held" not in held and "no picture" in held and "morph-thumb-slot" in held
 
 
-def test_a_dropped_connection_is_reported_with_the_fetchs_own_reason(client, swc_not_held, upstream, eager_celery):
+def test_a_dropped_connection_is_reported_with_the_fetchs_own_reason_and_still_polled(
+    client, swc_not_held, upstream, eager_celery
+):
     upstream.files[SWC] = swc_not_held
     upstream.cut_short.add(SWC)  # announces 113,266 bytes, sends half, closes
     html = client.get(f"{STATUS}?attempt=1").content.decode()
@@ -156,3 +158,9 @@ def test_a_dropped_connection_is_reported_with_the_fetchs_own_reason(client, swc
     reason = html.split("data-swc-fetch-reason>")[1].split("</span>")[0]
     assert "stopped after" in reason and "113266" in reason.replace(",", ""), reason
     assert not filestore.has_well_known_file(SWC)  # no partial file
+    # A failure that may pass: the worker's task asks again on its own, so the tab keeps polling (slowly) meanwhile.
+    opening = html.split(">")[0]
+    assert "data-swc-fetch-retrying" in html and 'hx-trigger="load delay:5s"' in opening
+    asked = len(upstream.requests)
+    client.get(f"{STATUS}?attempt=2")
+    assert len(upstream.requests) == asked  # polling queues nothing more
