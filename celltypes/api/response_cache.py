@@ -93,7 +93,7 @@ def _cacheable_prefixes() -> tuple[str, ...]:
 
 def answer_key(request: HttpRequest, version: int) -> tuple:
     query = tuple((name, tuple(values)) for name, values in sorted(request.GET.lists()))
-    return (version, request.scheme, request.get_host(), request.path_info, query, request.headers.get("Accept", ""))
+    return (version, request.scheme, request.get_host(), request.path, query, request.headers.get("Accept", ""))
 
 
 class ApiResponseCacheMiddleware:

@@ -134,3 +134,11 @@ def test_which_serializers_read_named_tuples():
     # A related row (the template's name) or the file store (held) needs the instance.
     assert serializers.lean_columns(serializers.NeuronalModelSerializer) is None
     assert serializers.lean_columns(serializers.WellKnownFileSerializer) is None
+
+
+def test_a_host_not_allowed_is_refused_as_without_the_cache(client):
+    url = f"/api/v1/cells/{MODELLED_CELL}/"
+    assert client.get(url, HTTP_HOST="evil.example").status_code == 400
+    with override_settings(CELLTYPES_API_RESPONSE_CACHE=False):
+        assert client.get(url, HTTP_HOST="evil.example").status_code == 400
+    assert len(response_cache.answers) == 0
