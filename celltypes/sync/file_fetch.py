@@ -104,11 +104,6 @@ def file_fetch_request(*, file_id: int, held: bool, again: bool = False) -> File
             return _failure(recorded)
         marker.unlink(missing_ok=True)
         log.warning("could not queue the fetch of well-known file %s: %s", file_id, exc)
-        return FileFetch("error", QUEUE_UNREACHABLE if _is_broker_error(exc) else str(exc))
+        eager = current_app.conf.task_always_eager  # the task ran here: its own error, not the queue's
+        return FileFetch("error", str(exc) if eager else QUEUE_UNREACHABLE)
     return FileFetch("fetching")
-
-
-def _is_broker_error(exc: Exception) -> bool:
-    from kombu.exceptions import OperationalError
-
-    return isinstance(exc, (OperationalError, ConnectionError, OSError))

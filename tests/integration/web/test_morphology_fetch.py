@@ -164,3 +164,17 @@ def test_a_dropped_connection_is_reported_with_the_fetchs_own_reason_and_still_p
     asked = len(upstream.requests)
     client.get(f"{STATUS}?attempt=2")
     assert len(upstream.requests) == asked  # polling queues nothing more
+
+
+def test_a_broker_that_is_down_is_said_plainly(client, swc_not_held, upstream, monkeypatch):
+    from celery import current_app
+    from kombu.exceptions import OperationalError
+
+    def down(*args):
+        raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(current_app.tasks[FETCH_TASK], "delay", down)
+    html = client.get(f"{STATUS}?attempt=1").content.decode()
+    assert 'data-swc-fetch="error"' in html and "the task queue is unreachable" in html
+    assert "data-swc-fetch-retry" in html and "hx-get" not in html.split(">")[0]
+    assert not filestore.derived_path("fetch", f"{SWC}.queued").exists()  # nothing in flight: a retry may queue
