@@ -7,9 +7,10 @@ Run from the repository root with the project venv:
 
 Without --base-uri it starts its own servers (temporary SQLite + demo set, gunicorn, 2 workers x 4 threads,
 unthrottled) on a free loopback port, one after the other over the same database: first with the response cache
-off (every answer built by DRF), then on (celltypes/api/response_cache.py), and prints both. A given server must be
-unthrottled (CELLTYPES_API_ANON_RATE=) or the clients see 429s. All traffic goes to 127.0.0.1 and every loop is
-bounded.
+off (every answer built by DRF), then on (celltypes/api/response_cache.py), and prints both. Every server process
+answers every page once before the concurrent runs are timed (steady state: the cache is per process). A given
+server must be unthrottled (CELLTYPES_API_ANON_RATE=) or the clients see 429s. All traffic goes to 127.0.0.1 and
+every loop is bounded.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import os
 import statistics
 import sys
 import tempfile
+import threading
 import time
 import urllib.parse
 from collections.abc import Iterator
@@ -96,9 +98,29 @@ def main() -> None:
         print(f"  {label}  p50 {p50:7.1f} ms  p99 {p99:7.1f} ms  {rate:7.0f} req/s")
 
 
+def warm_every_worker(base: str, paths: list[str], connections: int = 8) -> None:
+    """Ask every page once on each of several connections at once, so that every server process (each has its own
+    response cache and database connection) has answered each page before anything is timed."""
+    host = urllib.parse.urlsplit(base)
+
+    def warm() -> None:
+        connection = http.client.HTTPConnection(host.hostname, host.port, timeout=30)
+        for path in paths:
+            get(connection, path)
+        connection.close()
+
+    threads = [threading.Thread(target=warm) for _ in range(connections)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
 def run(base: str, paths: list[str], args: argparse.Namespace) -> tuple[float, float, float]:
-    """The sequential median, then `--rounds` concurrent runs; returns the medians of their p50, p99 and req/s."""
+    """The sequential median, then `--rounds` concurrent runs (after a warm-up of every server process); returns the
+    medians of their p50, p99 and req/s."""
     bench_sequential(base, paths, args.repeats)
+    warm_every_worker(base, paths)
     rounds = [
         bench_concurrent(base, f"{args.clients} clients", paths, args.clients, args.per_client)
         for _ in range(args.rounds)
