@@ -162,7 +162,10 @@ def bench_sdk_get_cells(base: str, repeats: int) -> None:
     print(f"  (one subprocess incl. SDK import and a warm-up call: {wall:.1f} s)")
 
 
-def bench_concurrent(base: str, label: str, paths: list[str], clients: int, per_client: int) -> None:
+def bench_concurrent(
+    base: str, label: str, paths: list[str], clients: int, per_client: int
+) -> tuple[float, float, float]:
+    """Print and return (p50 ms, p99 ms, requests per second) of `clients` keep-alive clients."""
     host = urllib.parse.urlsplit(base)
     latencies: list[float] = []
     errors: list[str] = []
@@ -197,10 +200,12 @@ def bench_concurrent(base: str, label: str, paths: list[str], clients: int, per_
     for thread in threads:
         thread.join()
     wall = time.perf_counter() - started
+    p50, p99, rate = percentile_ms(latencies, 50), percentile_ms(latencies, 99), len(latencies) / wall
     print(
-        f"  {label:<16} {len(latencies):5d} requests  p50 {percentile_ms(latencies, 50):7.1f} ms  "
-        f"p99 {percentile_ms(latencies, 99):7.1f} ms  {len(latencies) / wall:7.0f} req/s  errors {len(errors)}"
+        f"  {label:<16} {len(latencies):5d} requests  p50 {p50:7.1f} ms  "
+        f"p99 {p99:7.1f} ms  {rate:7.0f} req/s  errors {len(errors)}"
     )
+    return p50, p99, rate
 
 
 def bench_single_cell(base: str, clients: int, per_client: int) -> None:

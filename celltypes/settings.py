@@ -105,6 +105,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "celltypes.middleware.CollapseLeadingSlashesMiddleware",
     "celltypes.api.cors.ReadOnlyCorsMiddleware",
+    "celltypes.api.response_cache.ApiResponseCacheMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "celltypes.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -216,6 +217,8 @@ WHITENOISE_MAX_AGE = 365 * 24 * 3600 if STATIC_MANIFEST else 60
 # The REST API (/api/v1/, celltypes/api): read-only and anonymous; each view names its renderers, pagination,
 # filters and throttle. The public rate per client address ("" = unthrottled).
 CELLTYPES_API_ANON_RATE = env("CELLTYPES_API_ANON_RATE", default="600/minute")
+# Whole answers of /api/v1/ kept per process, keyed on the atlas version (celltypes/api/response_cache.py).
+CELLTYPES_API_RESPONSE_CACHE = env.bool("CELLTYPES_API_RESPONSE_CACHE", default=True)
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_AUTHENTICATION_CLASSES": [],

@@ -46,11 +46,14 @@ _use_test_data_dir()
 
 @pytest.fixture(autouse=True)
 def _fresh_rma_caches():
-    """Each test starts with empty per-process RMA caches: a test's rolled-back writes reuse atlas versions."""
+    """Each test starts with empty per-process RMA and REST API caches: a test's rolled-back writes reuse atlas
+    versions."""
+    from celltypes.api import response_cache as api_response_cache
     from celltypes.rma import response_cache, row_cache
 
     response_cache.clear()
     row_cache.clear()
+    api_response_cache.clear()
 
 
 @pytest.fixture(scope="session")

@@ -72,13 +72,19 @@ class KeysetPagination(BasePagination):
             queryset = queryset.filter(self._after(model, field_name, descending, position["v"], position["pk"]))
         expression = F(field_name)
         order = expression.desc(nulls_last=True) if descending else expression.asc(nulls_last=True)
-        rows = list(queryset.order_by(order, pk_name)[: self.page_size + 1])
+        queryset = queryset.order_by(order, pk_name)
+        # A view whose serializer reads only the row's own columns gets named tuples of them (no model instances).
+        columns = view.lean_columns() if view is not None and hasattr(view, "lean_columns") else None
+        pk_column = model._meta.pk.attname
+        if columns is not None:
+            queryset = queryset.values_list(*dict.fromkeys((*columns, field_name, pk_column)), named=True)
+        rows = list(queryset[: self.page_size + 1])
         self.next_position = None
         if len(rows) > self.page_size:
             rows = rows[: self.page_size]
             last = rows[-1]
             value = finite_or_none(getattr(last, field_name))
-            self.next_position = {"o": ordering, "v": value, "pk": last.pk}
+            self.next_position = {"o": ordering, "v": value, "pk": getattr(last, pk_column)}
         return rows
 
     @staticmethod

@@ -51,12 +51,13 @@ class LinkField(serializers.Field):
     def to_representation(self, row: Any) -> str | None:
         return self.reader(self.context.get("request"))(row)
 
-    def reader(self, request: Any) -> Any:
-        """A function of a row giving its link (absolute with the request's host)."""
+    def reader(self, request: Any, attribute: str | None = None) -> Any:
+        """A function of a row giving its link (absolute with the request's host); `attribute` names the row's id
+        column when the row is not a model instance (a named tuple has no `pk`)."""
         path = reverse(self.url_name, args=[SENTINEL])
         url = request.build_absolute_uri(path) if request is not None else path
         head, tail = url.split(str(SENTINEL))
-        attribute = self.attribute
+        attribute = attribute or self.attribute
 
         def link(row: Any) -> str | None:
             value = getattr(row, attribute)
@@ -105,6 +106,27 @@ def _class_plan(serializer_class: type[serializers.Serializer]) -> list[tuple[st
     return plan
 
 
+def lean_columns(serializer_class: type[serializers.Serializer]) -> tuple[str, ...] | None:
+    """The columns a list page of this serializer reads, when every field reads one column of its own row: the page
+    is then read as named tuples of those columns rather than model instances (a third of a 100-row page's time);
+    None when a field needs the instance (a method field, a related row)."""
+    model = serializer_class.Meta.model
+    columns = {field.attname for field in model._meta.concrete_fields}
+    needed = []
+    for _, kind, argument in _class_plan(serializer_class):
+        if kind == "link":
+            needed.append(_link_column(model, argument.attribute))
+        elif kind in ("attribute", "float"):
+            needed.append(argument)
+        else:
+            return None
+    return tuple(dict.fromkeys(needed)) if set(needed) <= columns else None
+
+
+def _link_column(model: type[models.Model], attribute: str) -> str:
+    return model._meta.pk.attname if attribute == "pk" else attribute
+
+
 def _float_reader(name: str) -> Any:
     return lambda row: None if (value := getattr(row, name)) is None else finite_or_none(float(value))
 
@@ -140,7 +162,7 @@ class ReadOnlyModelSerializer(serializers.ModelSerializer):
             elif kind == "attribute":
                 plan.append((name, attrgetter(argument)))
             elif kind == "link":
-                plan.append((name, argument.reader(request)))
+                plan.append((name, argument.reader(request, _link_column(self.Meta.model, argument.attribute))))
             else:
                 plan.append((name, _drf_reader(self.fields[name])))
         self.__dict__["_row_readers"] = plan

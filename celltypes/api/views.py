@@ -35,6 +35,14 @@ class ReadOnlyApiViewSet(viewsets.ReadOnlyModelViewSet):
 
     filter_backends = [IdFilter, WhitelistOrdering]
     lookup_value_regex = ID_PATTERN
+    # Whole answers may be kept by the response cache (celltypes.api.response_cache): they depend on the atlas
+    # (versioned) and the request alone.
+    response_cacheable = True
+
+    def lean_columns(self) -> tuple[str, ...] | None:
+        """The columns a list page reads as named tuples (see serializers.lean_columns); None: model instances."""
+        return serializers.lean_columns(self.get_serializer_class())
+
     id_filters: dict[str, str] = {}
     ordering_fields: dict[str, str] = {"id": "id"}
     default_ordering = "id"
@@ -124,6 +132,7 @@ class WellKnownFileViewSet(ReadOnlyApiViewSet):
 
     serializer_class = serializers.WellKnownFileSerializer
     id_filters = {"attachable_id": "attachable_id"}
+    response_cacheable = False  # `held` follows the file store, which the atlas version does not track
     ordering_fields = _columns(WellKnownFile)
 
     def get_queryset(self) -> QuerySet:

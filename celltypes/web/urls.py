@@ -1,7 +1,7 @@
 from django.urls import path, re_path
 
 import celltypes.converters  # noqa: F401  registers <id:...>
-from celltypes.web.views import cells, ephys_api, health, help, home, models, search
+from celltypes.web.views import cells, ephys_api, health, help, home, models, morphology_fetch, search
 
 app_name = "web"
 
@@ -35,6 +35,12 @@ urlpatterns = [
         name="cell_ephys_thumbnail_fragment",
     ),
     path("cell/<id:specimen_id>/morphology/", cells.cell_detail, {"tab": "morphology"}, name="cell_morphology"),
+    path("cell/<id:specimen_id>/morphology/fetch", morphology_fetch.swc_fetch, name="cell_swc_fetch"),
+    path(
+        "cell/<id:specimen_id>/morphology/fetch/status",
+        morphology_fetch.swc_fetch_status,
+        name="cell_swc_fetch_status",
+    ),
     path("cell/<id:specimen_id>/models/", cells.cell_detail, {"tab": "models"}, name="cell_models"),
     path("cell/<id:specimen_id>/models/<id:model_id>/run.json", models.model_run, name="model_run"),
     path("cell/<id:specimen_id>/models/fetch", models.missing_models_fetch, name="cell_models_fetch"),

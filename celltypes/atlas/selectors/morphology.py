@@ -100,13 +100,23 @@ def reconstruction_marker_file(reconstruction: NeuronReconstruction) -> WellKnow
 
 def specimens_with_held_swc(specimen_ids: Iterable[int]) -> set[int]:
     """Which of these specimens have a held SWC: one query for all of them, then a stat per SWC file."""
+    return specimens_swc_holding(specimen_ids)[0]
+
+
+def specimens_swc_holding(specimen_ids: Iterable[int]) -> tuple[set[int], set[int]]:
+    """(specimens with a held SWC, specimens with an SWC record): one query, then a stat per SWC file."""
     ids = list(specimen_ids)
     if not ids:
-        return set()
+        return set(), set()
     files = WellKnownFile.objects.filter(
         well_known_file_type_id=choices.RECONSTRUCTION[0], neuron_reconstruction__specimen_id__in=ids
     ).values_list("neuron_reconstruction__specimen_id", "id", "size", "sha256")
-    return {specimen_id for specimen_id, file_id, size, sha256 in files if is_held(file_id, size, sha256)}
+    recorded, held = set(), set()
+    for specimen_id, file_id, size, sha256 in files:
+        recorded.add(specimen_id)
+        if specimen_id not in held and is_held(file_id, size, sha256):
+            held.add(specimen_id)
+    return held, recorded
 
 
 def reconstructions_with_held_swc() -> list[int]:
@@ -433,6 +443,8 @@ class CellMorphology:
     comparison: MorphologyComparison | None = None
     preview_states: dict[str, PreviewState] = field(default_factory=dict)
     compute_error: str | None = None  # features could not be computed for a reason other than a malformed SWC
+    # The SWC the rule would draw first were every file held, when the store lacks it (a fetch can bring it).
+    missing_swc: WellKnownFile | None = None
 
     @property
     def read_error(self) -> str | None:
@@ -458,13 +470,16 @@ def cell_morphology_get(*, specimen_id: int) -> CellMorphology:
         .order_by("superseded", "-id")
     )
     current = next((r for r in reconstructions if not r.superseded), None)
-    found = drawn_swc(
+    candidates = [
         (r, w)
         for r in reconstructions
         for w in r.well_known_files.all()
         if w.well_known_file_type_id == choices.RECONSTRUCTION[0]
-    )
+    ]
+    found = drawn_swc(candidates)
     drawn, swc = found if found is not None else (None, None)
+    first = min(candidates, key=_drawing_preference)[1] if candidates else None
+    missing = first if first is not None and first != swc else None
     comparison, compute_error = None, None
     if drawn is not None and swc is not None:
         try:
@@ -485,6 +500,7 @@ def cell_morphology_get(*, specimen_id: int) -> CellMorphology:
         comparison=comparison,
         preview_states=previews,
         compute_error=compute_error,
+        missing_swc=missing,
     )
 
 

@@ -1,8 +1,13 @@
 """The atlas version: one counter that every cache of atlas reads is keyed on."""
 
+from django.db import connection
 from django.db.models import F
 
 from celltypes.atlas.models import AtlasVersion
+
+# Read on every cached answer (RMA and REST API): one SQL statement, without building an ORM query each time
+# (the ORM's query building cost two thirds of a cached REST answer).
+_VERSION_SQL = f"SELECT version FROM {connection.ops.quote_name(AtlasVersion._meta.db_table)} WHERE id = 1"
 
 
 def atlas_version_bump() -> None:
@@ -12,4 +17,7 @@ def atlas_version_bump() -> None:
 
 
 def atlas_version_get() -> int:
-    return AtlasVersion.objects.filter(id=1).values_list("version", flat=True).first() or 0
+    with connection.cursor() as cursor:
+        cursor.execute(_VERSION_SQL)
+        row = cursor.fetchone()
+    return row[0] if row else 0

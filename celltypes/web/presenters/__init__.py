@@ -16,7 +16,7 @@ from celltypes.web.presenters.cells import (
 )
 from celltypes.web.presenters.ephys import EphysTab, SweepBox, SweepGroup, ephys_tab, feature_comparisons, sweep_groups
 from celltypes.web.presenters.models import ParameterRow, biophysical_parameter_rows, glif_parameter_rows
-from celltypes.web.presenters.morphology import MorphologyPreview, MorphologyTab, morphology_tab
+from celltypes.web.presenters.morphology import MorphologyPreview, MorphologyTab, SwcFetch, morphology_tab
 
 __all__ = [
     "EphysTab",
@@ -26,6 +26,7 @@ __all__ = [
     "MorphologyTab",
     "ParameterRow",
     "SomaDepth",
+    "SwcFetch",
     "SweepBox",
     "SweepGroup",
     "biophysical_parameter_rows",

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.urls import reverse
 
-from celltypes.atlas.models import ProjectionImage, SubImage
+from celltypes.atlas.models import ProjectionImage, SubImage, WellKnownFile
 from celltypes.atlas.selectors.images import CellImages
 from celltypes.atlas.selectors.morphology import NOT_COMPUTED, CellMorphology, PreviewState
 from celltypes.atlas.vocabulary import (
@@ -134,6 +134,50 @@ class MorphologyTab:
     def current_features(self) -> dict[str, Any]:
         """Allen's published values of the current record, by column (shown beside an older drawn one)."""
         return {feature.name: feature.value for feature in self.features}
+
+
+# Polling the SWC fetch: every second at first, slowing to every 5 s; after MAX_FETCH_POLLS (about ten minutes) the
+# tab stops and offers to ask again.
+MAX_FETCH_POLLS = 150
+
+
+@dataclass(frozen=True)
+class SwcFetch:
+    """The SWC the tab would draw but the store lacks, and where its fetch from the upstream stands
+    (celltypes.sync.file_fetch states: none, fetching, error, offline)."""
+
+    file: WellKnownFile
+    state: str
+    message: str = ""
+    attempt: int = 0
+    retryable: bool = False  # an error the worker's task retries on its own: the tab keeps polling meanwhile
+
+    @property
+    def given_up(self) -> bool:
+        """Polled for as long as the tab waits: show "not arrived yet" and a button to ask again."""
+        return self.state == "fetching" and self.attempt >= MAX_FETCH_POLLS
+
+    @property
+    def polls(self) -> bool:
+        """The tab asks the fetch status again: "none" at once (the first poll queues the fetch), then on a delay."""
+        waiting = self.state in ("none", "fetching") or (self.state == "error" and self.retryable)
+        return waiting and self.attempt < MAX_FETCH_POLLS
+
+    @property
+    def delay(self) -> int:
+        """Seconds before the next poll: none at first (queue it), then 1 s, slowing to 5 s (5 s after an error)."""
+        if self.state == "none":
+            return 0
+        return 5 if self.state == "error" else min(1 + self.attempt // 10, 5)
+
+    @property
+    def next_attempt(self) -> int:
+        return self.attempt + 1
+
+    @property
+    def retries(self) -> bool:
+        """The tab offers a button to ask again."""
+        return self.state == "error" or self.given_up
 
 
 def morphology_tab(data: CellMorphology, images: CellImages | None = None) -> MorphologyTab:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlsplit
 
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
@@ -16,6 +17,7 @@ from celltypes.atlas.selectors.images import cell_images_get
 from celltypes.atlas.selectors.models import cell_models_get
 from celltypes.atlas.selectors.morphology import cell_morphology_get
 from celltypes.atlas.services.morphology import computed_morphology_request
+from celltypes.sync.file_fetch import file_fetch_request, file_fetch_state
 from celltypes.web import presenters
 from celltypes.web.htmx import HtmxHttpRequest, is_partial, vary_on_htmx
 from celltypes.web.search_params import SearchParams
@@ -53,17 +55,37 @@ def cell_detail(request: HtmxHttpRequest, specimen_id: int, tab: str = "overview
         context["ephys"] = presenters.ephys_tab(ephys, specimen_id, trace_url, analysis_url)
         context["nwb_fetch"] = nwb_fetch_state(ephys)
     elif tab == "morphology":
-        morphology = cell_morphology_get(specimen_id=specimen_id)
-        if morphology.features_pending:  # computed for this page only: the worker stores them
-            computed_morphology_request(reconstruction_id=morphology.drawn.pk)
-        context["morphology"] = presenters.morphology_tab(morphology, cell_images_get(specimen_id=specimen_id))
-        context["soma_depth"] = presenters.soma_depth(soma_depth_get(cell))
+        context.update(morphology_context(cell))
     elif tab == "models":
         context["models"] = cell_models_get(specimen_id=specimen_id, row=cell.row)
         context["models_tab"] = models_tab(request, specimen_id, context["models"])
     partial = is_partial(request)
     template = "web/cell_detail.html#cell-tab" if partial else "web/cell_detail.html"
     return vary_on_htmx(render(request, template, context), partial=partial)
+
+
+def morphology_context(cell: Any, *, fetch: bool = False, again: bool = False, attempt: int = 0) -> dict[str, Any]:
+    """What the morphology tab (web/_cell_morphology.html) prints. When the store lacks the SWC the tab would draw,
+    ``swc_fetch`` says where its fetch from the upstream stands; ``fetch`` queues that fetch (once; ``again``: anew
+    after a failure), as the tab's first poll and the "try again" button do. Never writes to the database."""
+    morphology = cell_morphology_get(specimen_id=cell.specimen_id)
+    swc_fetch = None
+    missing = morphology.missing_swc
+    if missing is not None:
+        if fetch:
+            state = file_fetch_request(file_id=missing.pk, held=False, again=again)
+            morphology = cell_morphology_get(specimen_id=cell.specimen_id)  # eager Celery: it may be held now
+        else:
+            state = file_fetch_state(file_id=missing.pk, held=False)
+        if morphology.missing_swc is not None and morphology.missing_swc.pk == missing.pk:
+            swc_fetch = presenters.SwcFetch(missing, state.state, state.message, attempt, state.retryable)
+    if morphology.features_pending:  # computed for this page only: the worker stores them
+        computed_morphology_request(reconstruction_id=morphology.drawn.pk)
+    return {
+        "morphology": presenters.morphology_tab(morphology, cell_images_get(specimen_id=cell.specimen_id)),
+        "soma_depth": presenters.soma_depth(soma_depth_get(cell)),
+        "swc_fetch": swc_fetch,
+    }
 
 
 def back_query(request: HttpRequest) -> str:

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET
 
 from celltypes.atlas.facets import RANGE_FILTERS_BY_KEY
 from celltypes.atlas.selectors.ephys_thumbnails import specimens_with_recording
-from celltypes.atlas.selectors.morphology import specimens_with_held_swc
+from celltypes.atlas.selectors.morphology import specimens_swc_holding
 from celltypes.atlas.selectors.search import (
     ALLEN_FIELDS,
     COLUMNS,
@@ -53,16 +53,18 @@ def cell_search_page(request: HtmxHttpRequest) -> HttpResponse:
     page = cell_search(filters=params.filters, q=params.q, ranges=ranges, sort=params.order, page=params.page)
     found = histograms(keys=list(params.ranges), filters=params.filters, q=params.q, ranges=ranges)
     partial = is_partial(request)
-    # The cards show the XY preview of cells whose SWC is held (one query for the page, then a stat per file).
-    with_swc = specimens_with_held_swc(cell.specimen_id for cell in page.cells) if params.view == "cards" else set()
-    # ... and the trace thumbnail of cells whose recording is held here; the others say "no recording held".
+    # The cards show the XY preview of cells whose SWC is held, and say "SWC not held" for those whose SWC this
+    # copy records but does not hold (one query for the page, then a stat per file) ...
     cards = params.view == "cards"
+    with_swc, swc_recorded = specimens_swc_holding(cell.specimen_id for cell in page.cells) if cards else (set(), set())
+    # ... and the trace thumbnail of cells whose recording is held here; the others say "no recording held".
     with_recording = specimens_with_recording(cell.specimen_id for cell in page.cells) if cards else set()
     context = {
         "params": params,
         "page": page,
         "with_swc": with_swc,
         "with_recording": with_recording,
+        "swc_not_held": swc_recorded - with_swc,
         "facets": facet_groups(params, counts),
         "chips": active_filters(params, counts) + range_chips(params),
         "ranges": range_panels(params, found),
