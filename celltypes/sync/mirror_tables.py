@@ -37,6 +37,9 @@ class RowTable:
 
     rma_model: str  # Allen's model name, as the RMA schema lists it
     model: type[dj.Model]  # the table written (NeuronReconstruction: the RMA model is its current-only proxy)
+    # NOT NULL columns whose JSON null means their default (Allen's image flags are null on many rows; any other
+    # null in a NOT NULL column is a RecordError)
+    null_is_default: frozenset[str] = frozenset()
 
     @property
     def name(self) -> str:
@@ -68,7 +71,10 @@ class RowTable:
                 missing = REQUIRED
             else:
                 missing = None if field.null else field.get_default()
-            out.append((name, attribute.field, missing, _checker(field)))
+            if name in self.null_is_default and (field.null or not field.has_default()):
+                raise LookupError(f"{self.rma_model}.{name}: null_is_default names a column without a default")
+            default = field.get_default() if name in self.null_is_default else REQUIRED
+            out.append((name, attribute.field, missing, _checker(field, null_means=default)))
         return tuple(out)
 
     def values(self, record: dict) -> dict[str, object]:
@@ -138,6 +144,9 @@ ROW_TABLES: tuple[RowTable, ...] = (
     RowTable("Donor", m.Donor),
     RowTable("EphysResult", m.EphysResult),
     RowTable("Specimen", m.Specimen),
+    RowTable("SectionDataSet", m.SectionDataSet, null_is_default=frozenset({"failed", "delegate", "expression"})),
+    RowTable("SubImage", m.SubImage, null_is_default=frozenset({"annotated", "failed"})),  # also Allen's SectionImage
+    RowTable("ProjectionImage", m.ProjectionImage, null_is_default=frozenset({"annotated", "failed"})),
     RowTable("CellSomaLocation", m.CellSomaLocation),
     RowTable("EphysFeature", m.EphysFeature),
     RowTable("EphysSweep", m.EphysSweep),
@@ -183,9 +192,9 @@ def _items(record: dict, key: str) -> list[dict]:
     return value
 
 
-def _checker(field: dj.Field) -> Callable[[str, object], object]:
+def _checker(field: dj.Field, null_means: object = REQUIRED) -> Callable[[str, object], object]:
     """A function (Allen's name, value) -> the column's Python value; RecordError naming the column when the value
-    has the wrong type or range."""
+    has the wrong type or range. A null is None in a nullable column, `null_means` where given, else an error."""
     nullable = field.null and not field.primary_key
     if isinstance(field, dj.BooleanField):
 
@@ -234,6 +243,8 @@ def _checker(field: dj.Field) -> Callable[[str, object], object]:
         if value is None:
             if nullable:
                 return None
+            if null_means is not REQUIRED:
+                return null_means
             raise RecordError(f"{name!r} is required, got null")
         if not valid(value):
             raise RecordError(f"{name!r} is not a valid {field.get_internal_type()}: {_shown(value)}")

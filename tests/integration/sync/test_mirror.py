@@ -15,8 +15,11 @@ from celltypes.atlas.models import (
     EphysSweep,
     LoadedRows,
     NeuronReconstruction,
+    ProjectionImage,
+    SectionDataSet,
     Specimen,
     SpecimenTag,
+    SubImage,
     WellKnownFile,
 )
 from celltypes.atlas.services.loaded_rows import rows_delete
@@ -24,6 +27,7 @@ from celltypes.sync import mirror_apply
 from celltypes.sync.mirror import MirrorBusy, MirrorError, mirror_sync, run_lock
 from celltypes.sync.mirror_tables import LINK_TABLES, OWNER_FIELDS, ROW_TABLES, TABLES, ManyLink
 from celltypes.sync.models import SyncRun, SyncStagedPage
+from tests.factories import ProjectionImageFactory, SectionDataSetFactory, SubImageFactory
 
 pytestmark = pytest.mark.django_db
 PAGE = 700  # several pages for the big tables (2,335 specimens: 4 pages)
@@ -33,19 +37,26 @@ SPECIMEN = 313860745  # Rorb-IRES2-Cre-D;Ai14-168047.01.02.01
 _ANSWERS: dict[str, dict] = {}  # every page, asked once per session (each test starts from the same demo set)
 
 
+def _answers(tables) -> dict[str, dict]:
+    """Every page query of `tables` with our RMA API's answer over the database as it is now."""
+    client = Client()
+    out = {}
+    for table in tables:
+        start = 0
+        while True:
+            query = table.query(start, PAGE)
+            answer = client.get("/api/v2/data/query.json", {"q": query})
+            assert answer.status_code == 200, (query, answer.content[:300])
+            out[query] = answer.json()
+            start += PAGE
+            if start >= answer.json()["total_rows"]:
+                break
+    return out
+
+
 def _demo_answers() -> dict[str, dict]:
     if not _ANSWERS:
-        client = Client()
-        for table in TABLES:
-            start = 0
-            while True:
-                query = table.query(start, PAGE)
-                answer = client.get("/api/v2/data/query.json", {"q": query})
-                assert answer.status_code == 200, (query, answer.content[:300])
-                _ANSWERS[query] = answer.json()
-                start += PAGE
-                if start >= answer.json()["total_rows"]:
-                    break
+        _ANSWERS.update(_answers(TABLES))
     return _ANSWERS
 
 
@@ -107,6 +118,30 @@ def test_sync_into_an_empty_database_gives_the_upstreams_tables(demo_upstream):
     assert not WellKnownFile.objects.exclude(size=None).exists()
     # the loader's ledger lists none of the mirrored rows (a later load_demo deletes none of them)
     assert LoadedRows.objects.get(table="specimens").keys == []
+
+
+def test_image_rows_on_the_upstream_arrive_equal(demo_upstream):
+    # the demo set holds no image records: synthetic ones (factories) on real demo cells, one with Allen's null flags
+    data_set = SectionDataSetFactory(specimen_id=SPECIMEN, failed=True, expression=True)
+    planes = [SubImageFactory(data_set=data_set, specimen_id=SPECIMEN, section_number=n) for n in (1, 2, 3)]
+    ProjectionImageFactory(specimen_id=SPECIMEN, data_set=data_set, annotated=True)
+    ProjectionImageFactory(specimen_id=CellSomaLocation.objects.exclude(specimen_id=SPECIMEN).first().specimen_id)
+    images = [t for t in ROW_TABLES if t.model in (SectionDataSet, SubImage, ProjectionImage)]
+    answers = _answers(images)
+    null_flags = next(q for q in answers if q.startswith("model::SubImage"))
+    answers[null_flags]["msg"][0].update(failed=None, annotated=None)  # Allen leaves these flags null on many rows
+    demo_upstream.queries.update(answers)
+    upstream = _tables()
+    assert [len(upstream[t.name]) for t in images] == [1, 3, 2]
+    _empty()
+    assert not SubImage.objects.exists()
+    report = mirror_sync(upstream=demo_upstream.url)
+    assert _tables() == upstream
+    assert report.changes["SubImage"] == {"rows": 3, "new": 3, "changed": 0, "retired": 0}
+    assert SubImage.objects.get(id=planes[0].id).failed is False  # null: the default
+    assert list(
+        SubImage.objects.filter(specimen_id=SPECIMEN).order_by("section_number").values_list("id", flat=True)
+    ) == [p.id for p in planes]
 
 
 def test_a_changed_record_is_replaced_a_removed_one_retired_and_a_second_run_changes_nothing(

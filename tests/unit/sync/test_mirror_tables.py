@@ -31,7 +31,11 @@ LIMITS = MirrorLimits(
 
 
 def test_every_model_the_rma_api_serves_is_mirrored_parents_before_children():
-    assert {table.rma_model for table in ROW_TABLES} == set(MODELS)
+    mirrored = {table.rma_model for table in ROW_TABLES}
+    # Allen's SectionImage is another RMA name for the sub_images table: synced once, as SubImage
+    assert set(MODELS) - mirrored == {"SectionImage"} and MODELS["SectionImage"] is table_named("SubImage").model
+    assert mirrored <= set(MODELS)
+    assert len({table.model._meta.db_table for table in ROW_TABLES}) == len(ROW_TABLES)  # no table synced twice
     order = [table.model for table in ROW_TABLES]
     for position, model in enumerate(order):
         for field in model._meta.concrete_fields:
@@ -95,11 +99,24 @@ def test_allens_recorded_records_map_onto_our_tables():
         ("EphysSweep", {"id": 1, "specimen_id": 2, "sweep_number": 3, "leak_pa": "7"}, "'leak_pa' is not a valid"),
         ("EphysSweep", {"id": 1, "specimen_id": 2, "sweep_number": 3, "leak_pa": float("nan")}, "'leak_pa'"),
         ("EphysResult", {"id": 1, "failed": "false"}, "'failed' is not a valid BooleanField: 'false'"),
+        ("EphysResult", {"id": 1, "failed": None}, "'failed' is required, got null"),  # unknown is not "passed"
+        ("Specimen", {"id": 1, "name": "x", "is_cell_specimen": None}, "'is_cell_specimen' is required, got null"),
+        ("SubImage", {"id": 1, "failed": "no"}, "'failed' is not a valid BooleanField: 'no'"),
     ],
 )
 def test_a_record_that_does_not_map_names_its_column(table, record, message):
     with pytest.raises(RecordError, match=message.replace("(", r"\(")):
         table_named(table).values(record)
+
+
+def test_a_null_image_flag_is_its_default_false_synthetic_records():
+    data_set = {"id": 1, "specimen_id": 2, "failed": None, "delegate": None, "expression": True}
+    values = table_named("SectionDataSet").values(data_set)
+    assert (values["failed"], values["delegate"], values["expression"]) == (False, False, True)
+    for name in ("SubImage", "ProjectionImage"):
+        values = table_named(name).values({"id": 3, "specimen_id": 2, "annotated": None, "failed": None})
+        assert (values["annotated"], values["failed"]) == (False, False)
+    assert table_named("SubImage").values({"id": 3, "failed": True})["failed"] is True
 
 
 def test_a_list_that_is_not_of_records_does_not_map():
