@@ -4,6 +4,8 @@ Rows are upserted by Allen's id in foreign-key order (a changed record replaces 
 written), links are set to exactly the upstream's, and a row the upstream no longer lists is retired: deleted, with
 what hangs on it (cascades: our computed morphology, held trace windows). A file record whose path or type changed,
 or that went, loses its held bytes once the transaction commits (the fetch-through fetches the new ones when asked).
+A lab's own uploads (rows NOT_ALLENS names: a LabRecording's specimen and its sweeps, and their links) are never
+Allen's: the apply never retires, overwrites or unlinks them (an upstream row with the id of one is an ApplyError).
 The demo loader's ledger is emptied for the tables synced: the mirror owns every row now, so a later load_demo adds
 and overwrites but never deletes mirrored rows. The atlas version goes up when anything changed, so caches refresh.
 """
@@ -22,6 +24,7 @@ from celltypes.atlas.models import LoadedRows, WellKnownFile
 from celltypes.atlas.services.loaded_rows import rows_delete
 from celltypes.atlas.services.versions import atlas_version_bump
 from celltypes.atlas.tables import TableError
+from celltypes.rma.schema import NOT_ALLENS, rma_rows
 from celltypes.sync.mirror_tables import LINK_TABLES, OWNER_FIELDS, ROW_TABLES, FileOwners, ManyLink, RowTable
 from celltypes.sync.models import SyncRun, SyncStagedPage
 
@@ -50,16 +53,20 @@ def staged_apply(run_id: int, *, progress: Callable[[str, int, int], None] | Non
                 pk: (path, type_id)
                 for pk, path, type_id in WellKnownFile.objects.values_list("id", "path", "well_known_file_type_id")
             }
+            ours = {
+                model: set(model.objects.filter(rows).values_list("pk", flat=True))
+                for model, rows in NOT_ALLENS.items()
+            }
             for index, table in enumerate(ROW_TABLES):
-                changes[table.name] = _table_upsert(table, incoming[table])
+                changes[table.name] = _table_upsert(table, incoming[table], ours.get(table.model, set()))
                 progress("apply", index + 1, steps)
             moved = _file_contents_changed(files_before, incoming)
             for index, link in enumerate(LINK_TABLES):
                 if isinstance(link, ManyLink):
-                    changes[link.name] = _many_link_set(link, links[link])
+                    changes[link.name] = _many_link_set(link, links[link], ours.get(_root(link), set()))
                 progress("apply", len(ROW_TABLES) + index + 1, steps)
             for table in reversed(ROW_TABLES):
-                stale = set(table.model.objects.values_list("pk", flat=True)) - set(incoming[table])
+                stale = set(rma_rows(table.model).values_list("pk", flat=True)) - set(incoming[table])
                 rows_delete(table.model, stale)
                 changes[table.name]["retired"] = len(stale)
             gone = set(files_before) - set(WellKnownFile.objects.values_list("id", flat=True))
@@ -140,14 +147,28 @@ def _unique_sets(model: type[dj.Model]) -> list[tuple[str, ...]]:
     return sets
 
 
-def _collisions_park(table: RowTable, rows: dict[object, dict]) -> None:
+def _lab_upload_refuse(table: RowTable, pks: set) -> None:
+    if pks:
+        raise ApplyError(
+            f"the upstream's {table.name} {min(pks)} would replace a lab's own upload of the same id or unique value "
+            "here (lab uploads are never overwritten nor retired by a mirror: remove or re-import it first)"
+        )
+
+
+def _root(link: ManyLink) -> type[dj.Model]:
+    return next(table.model for table in ROW_TABLES if table.rma_model == link.rma_model)
+
+
+def _collisions_park(table: RowTable, rows: dict[object, dict], ours: set) -> None:
     """Move local rows out of the way of an incoming row that takes their unique value (a name, a sweep number):
-    such a row is either retired at the end or given its own upstream values by the upsert."""
+    such a row is either retired at the end or given its own upstream values by the upsert (a lab upload's row:
+    ApplyError)."""
     model = table.model
     for unique in _unique_sets(model):
         wanted = {tuple(values[name] for name in unique): pk for pk, values in rows.items()}
         local = model.objects.values_list("pk", *unique)
         colliding = [pk for pk, *key in local if wanted.get(tuple(key), pk) != pk]
+        _lab_upload_refuse(table, ours & set(colliding))
         for number, pk in enumerate(colliding, start=1):
             parked = {}
             for name in unique:
@@ -166,9 +187,11 @@ def _collisions_park(table: RowTable, rows: dict[object, dict]) -> None:
                 model.objects.filter(pk=pk).update(**parked)
 
 
-def _table_upsert(table: RowTable, rows: dict[object, dict]) -> dict[str, int]:
+def _table_upsert(table: RowTable, rows: dict[object, dict], ours: set) -> dict[str, int]:
+    """Write the new and changed rows; `ours`: the keys of the table's lab-upload rows (never overwritten)."""
     model = table.model
-    _collisions_park(table, rows)
+    _lab_upload_refuse(table, ours & rows.keys())
+    _collisions_park(table, rows, ours)
     names = [attribute.field for attribute in table.attributes.values()]
     names += [name for name in next(iter(rows.values()), {}) if name not in names]  # the file owners
     pk = model._meta.pk.attname
@@ -228,9 +251,10 @@ def _file_contents_changed(files_before: dict[int, tuple], incoming: dict[RowTab
     return moved
 
 
-def _many_link_set(link: ManyLink, pairs: set[tuple[int, int]]) -> dict[str, int]:
+def _many_link_set(link: ManyLink, pairs: set[tuple[int, int]], ours: set) -> dict[str, int]:
+    """The link rows of the upstream's roots set to exactly its pairs; those of `ours` (lab uploads) left alone."""
     first, second = (f.attname for f in link.through._meta.concrete_fields if not f.primary_key)
-    held = set(link.through.objects.values_list(first, second))
+    held = {pair for pair in link.through.objects.values_list(first, second) if pair[0] not in ours}
     stale, new = held - pairs, pairs - held
     by_first: dict[int, list[int]] = defaultdict(list)
     for a, b in stale:

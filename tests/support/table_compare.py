@@ -4,7 +4,7 @@ In scope: the table of every model the RMA API serves (`celltypes.rma.schema.MOD
 compared without a change here) and their many-to-many link tables, compared by the linked pair (the link row's
 own id is a local counter). Reconstructions: the current ones only (`superseded = 0`), since those are all the RMA
 API serves; older tracings stay with the instance that loaded them, and a file's link to one counts as no link
-(`COLUMNS_IN_SCOPE`).
+(`COLUMNS_IN_SCOPE`). A lab's own uploads (a LabRecording's specimen, sweeps and links) are left out of every table.
 
 Out of scope (`EXCLUDED`): what one instance derives, caches or keeps for its own bookkeeping, and the columns of
 Allen's tables that say what the local file store holds (`LOCAL_ONLY_COLUMNS`); everything outside the atlas app
@@ -30,13 +30,21 @@ EXCLUDED: dict[str, str] = {
     "minted_ids": "the demo loader's registry of ids it minted (bookkeeping)",
     "loaded_rows": "the demo loader's ledger of the rows it wrote (bookkeeping)",
     "atlas_version": "a counter that keys caches; goes up on every write, differs by history",
+    "lab_recordings": "a lab's own NWB uploads, never Allen's: not served, never synced, never retired by a mirror",
 }
 # Columns of Allen's tables that record what the local file store holds (files are fetched lazily, per instance).
 LOCAL_ONLY_COLUMNS: dict[str, frozenset[str]] = {
     "well_known_files": frozenset({"size", "sha256"}),
     "ephys_sweeps": frozenset({"sampling_rate"}),  # read from the NWB file when this instance holds it
 }
-ROWS_IN_SCOPE: dict[str, str] = {"neuron_reconstructions": "superseded = 0"}
+LAB_UPLOADS = "SELECT specimen_id FROM lab_recordings"  # their specimens and sweeps are the lab's, not Allen's
+ROWS_IN_SCOPE: dict[str, str] = {
+    "neuron_reconstructions": "superseded = 0",
+    "specimens": f"id NOT IN ({LAB_UPLOADS})",
+    "ephys_sweeps": f"specimen_id NOT IN ({LAB_UPLOADS})",
+    "specimens_specimen_tags": f"specimen_id NOT IN ({LAB_UPLOADS})",
+    "specimens_products": f"specimen_id NOT IN ({LAB_UPLOADS})",
+}
 # A file's owner column pointing at an older tracing counts as no owner: the RMA API does not serve that tracing,
 # so a mirror cannot link to it (the file's own attachable_type/attachable_id are still compared).
 COLUMNS_IN_SCOPE: dict[tuple[str, str], str] = {
@@ -94,7 +102,7 @@ def mirrored_tables() -> list[Table]:
         for m2m in concrete._meta.local_many_to_many:
             through = m2m.remote_field.through._meta
             pair = (m2m.m2m_column_name(), m2m.m2m_reverse_name())
-            tables[through.db_table] = Table(through.db_table, pair, pair)
+            tables[through.db_table] = Table(through.db_table, pair, pair, ROWS_IN_SCOPE.get(through.db_table, ""))
     return [tables[name] for name in sorted(tables)]
 
 

@@ -13,6 +13,7 @@ from celltypes.atlas.models import (
     AtlasVersion,
     CellSomaLocation,
     EphysSweep,
+    LabRecording,
     LoadedRows,
     NeuronReconstruction,
     ProjectionImage,
@@ -28,6 +29,7 @@ from celltypes.sync.mirror import MirrorBusy, MirrorError, mirror_sync, run_lock
 from celltypes.sync.mirror_tables import LINK_TABLES, OWNER_FIELDS, ROW_TABLES, TABLES, ManyLink
 from celltypes.sync.models import SyncRun, SyncStagedPage
 from tests.factories import ProjectionImageFactory, SectionDataSetFactory, SubImageFactory
+from tests.support.synthetic_nwb import write_synthetic_nwb2
 
 pytestmark = pytest.mark.django_db
 PAGE = 700  # several pages for the big tables (2,335 specimens: 4 pages)
@@ -142,6 +144,27 @@ def test_image_rows_on_the_upstream_arrive_equal(demo_upstream):
     assert list(
         SubImage.objects.filter(specimen_id=SPECIMEN).order_by("section_number").values_list("id", flat=True)
     ) == [p.id for p in planes]
+
+
+def test_a_mirror_never_retires_nor_overwrites_a_labs_own_upload(demo_upstream, tmp_path, client):
+    # a lab's SYNTHETIC NWB recording imported here: its specimen, sweeps and file are the lab's, never Allen's
+    call_command("import_nwb", str(write_synthetic_nwb2(tmp_path / "synthetic_lab_cell.nwb")), "--name", "lab cell")
+    lab = LabRecording.objects.get()
+    sweeps = list(EphysSweep.objects.filter(specimen_id=lab.specimen_id).order_by("id").values())
+    report = mirror_sync(upstream=demo_upstream.url)
+    assert report.changes["Specimen"]["retired"] == 0 and report.changes["EphysSweep"]["retired"] == 0
+    assert LabRecording.objects.get() == lab and Specimen.objects.get(id=lab.specimen_id).name == "lab cell"
+    assert list(EphysSweep.objects.filter(specimen_id=lab.specimen_id).order_by("id").values()) == sweeps
+    assert filestore.sha256_of(filestore.lab_recording_path(lab.specimen_id)) == lab.sha256
+    page = client.get(f"/cell/{lab.specimen_id}/ephys/")
+    assert page.status_code == 200 and "a lab's own recording, uploaded here: not Allen's data" in page.content.decode()
+    assert client.get(f"/cell/{lab.specimen_id}/ephys/sweep/{sweeps[-1]['sweep_number']}.json").status_code == 200
+    # an upstream row with a lab upload's id is refused, naming it; nothing is changed
+    pages = next(q for q in demo_upstream.queries if q.startswith("model::EphysSweep,rma::options"))
+    demo_upstream.queries[pages]["msg"][0]["id"] = sweeps[0]["id"]
+    with pytest.raises(MirrorError, match=f"EphysSweep {sweeps[0]['id']} would replace a lab's own upload"):
+        mirror_sync(upstream=demo_upstream.url)
+    assert list(EphysSweep.objects.filter(specimen_id=lab.specimen_id).order_by("id").values()) == sweeps
 
 
 def test_a_changed_record_is_replaced_a_removed_one_retired_and_a_second_run_changes_nothing(

@@ -102,3 +102,18 @@ def test_a_file_owned_by_an_older_tracing_counts_as_unowned(tmp_path):
     assert compare_databases(tmp_path / "ours", tmp_path / "theirs", [files]) == [
         Difference("well_known_files", (10,), "neuron_reconstruction_id", None, 1)
     ]
+
+
+def test_a_lab_upload_is_left_out_of_the_comparison(tmp_path):
+    in_scope = {t.name: t.where for t in mirrored_tables()}
+    assert "lab_recordings" in EXCLUDED and "lab" in EXCLUDED["lab_recordings"]
+    specimens = Table("specimens", ("id",), ("id", "name", "hemisphere"), in_scope["specimens"])
+    tags = Table(TAGS.name, TAGS.key, TAGS.columns, in_scope[TAGS.name])
+    ours = synthetic_db(tmp_path / "ours.sqlite3", [(1, "a", None), (9, "synthetic lab cell", None)], [(1, 7), (9, 7)])
+    theirs = synthetic_db(tmp_path / "theirs.sqlite3", [(1, "a", None)], [(1, 7)])
+    for path, lab in ((ours, [(9,)]), (theirs, [])):
+        with sqlite3.connect(path) as db:
+            db.execute("CREATE TABLE lab_recordings (specimen_id INTEGER PRIMARY KEY)")
+            db.executemany("INSERT INTO lab_recordings VALUES (?)", lab)
+    assert compare_databases(ours, theirs, [specimens, tags]) == []
+    assert len(compare_databases(ours, theirs, [SPECIMENS, TAGS])) == 2  # the lab's rows, when not left out
