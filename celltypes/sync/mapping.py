@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+
+RUN_METRICS = ("explained_variance_ratio", "rheobase_feature_average")  # Allen's published measures of a fit
 
 
 class MappingError(ValueError):
@@ -33,6 +36,7 @@ class ModelRecordSet:
     ephys_result_files: tuple[FileRecord, ...]
     reconstruction_files: dict[int, tuple[FileRecord, ...]]
     sweeps: tuple[dict, ...]
+    runs: tuple[dict, ...] = ()  # {id, name?, metric: value} per run; a metric only where the record carries one
 
 
 def _int(record: dict, key: str, where: str) -> int:
@@ -47,6 +51,26 @@ def _list(record: dict, key: str, where: str) -> list[dict]:
     if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
         raise MappingError(f"{where}: '{key}' should be a list of records")
     return value
+
+
+def _run(record: dict, where: str) -> dict:
+    """A NeuronalModelRun's id, name and the published metrics it carries (null or absent: not carried)."""
+    run_id = _int(record, "id", f"{where} neuronal_model_run")
+    where = f"{where} neuronal_model_run {run_id}"
+    out: dict = {"id": run_id}
+    name = record.get("name")
+    if name is not None:
+        if not isinstance(name, str):
+            raise MappingError(f"{where}: 'name' should be text, got {name!r}")
+        out["name"] = name
+    for metric in RUN_METRICS:
+        value = record.get(metric)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+            raise MappingError(f"{where}: '{metric}' should be a finite number, got {value!r}")
+        out[metric] = float(value)
+    return out
 
 
 def file_record(record: dict, where: str) -> FileRecord:
@@ -111,15 +135,17 @@ def model_record_set(record: dict) -> ModelRecordSet:
         ephys_result_files=_files(ephys_result, f"{where} ephys_result") if ephys_result else (),
         reconstruction_files=reconstructions,
         sweeps=tuple(sweeps),
+        runs=tuple(_run(run, where) for run in _list(record, "neuronal_model_runs", where)),
     )
 
 
 def neuronal_model_query(model_id: int) -> str:
-    """The records `BiophysicalApi.cache_data` reads, as include-only paths (outer joins: nothing is dropped)."""
+    """The records `BiophysicalApi.cache_data` reads, and the model's runs (their published metrics), as
+    include-only paths (outer joins: nothing is dropped)."""
     paths = (
         "neuronal_model_template(well_known_files(well_known_file_type)),"
         "specimen(ephys_result(well_known_files(well_known_file_type)),"
         "neuron_reconstructions(well_known_files(well_known_file_type)),ephys_sweeps),"
-        "well_known_files(well_known_file_type)"
+        "well_known_files(well_known_file_type),neuronal_model_runs"
     )
     return f"model::NeuronalModel,rma::criteria,[id$eq{int(model_id)}],rma::include,{paths}"

@@ -23,6 +23,7 @@ from celltypes.atlas.models import (
     EphysResult,
     EphysSweep,
     NeuronalModel,
+    NeuronalModelRun,
     NeuronalModelTemplate,
     NeuronReconstruction,
     Specimen,
@@ -122,14 +123,15 @@ def well_known_file_fetch(
     fetch which then failed gets that failure rather than trying again at once. `progress` is called with the bytes
     received so far after each chunk.
     """
-    wkf = WellKnownFile.objects.filter(id=file_id).first()
-    if wkf is None:
-        raise SyncError(f"no well-known file {file_id} is recorded here; sync the record that owns it first")
-    client = _required_client(client)
     deadline = settings.CELLTYPES_FETCH_TASK_DEADLINE if deadline is None else deadline
     lock_wait = settings.CELLTYPES_FETCH_LOCK_WAIT if lock_wait is None else lock_wait
     asked_at = time.time()
+    relayed = False  # the failure of another fetch this one waited for: recorded by that one
     try:
+        wkf = WellKnownFile.objects.filter(id=file_id).first()
+        if wkf is None:
+            raise SyncError(f"no well-known file {file_id} is recorded here; sync the record that owns it first")
+        client = _required_client(client)
         with filestore.well_known_file_lock(file_id, timeout=lock_wait) as waited:
             held = filestore.held_well_known_file(file_id, size=wkf.size, sha256=wkf.sha256)
             if held is not None:  # held in good order, or fetched by another request while this one waited
@@ -137,6 +139,7 @@ def well_known_file_fetch(
             if waited:
                 failure = filestore.fetch_failure_since(file_id, asked_at)
                 if failure is not None:
+                    relayed = True
                     raise _failure_load(failure)
             stored = _download(wkf, client, deadline, progress)
             WellKnownFile.objects.filter(id=file_id).update(size=stored.size, sha256=stored.sha256)
@@ -144,6 +147,10 @@ def well_known_file_fetch(
         raise FetchInProgress(
             f"well-known file {file_id} is being fetched from the upstream by another request or worker"
         ) from None
+    except Exception as exc:  # any failure (not only the upstream's): a page polling this fetch shows it at once
+        if not relayed:
+            filestore.fetch_failure_record(file_id, _failure_dump(exc))
+        raise
     log.info("fetched well-known file %s from %s (%s bytes)", file_id, client.base_url, stored.size)
     return stored
 
@@ -161,22 +168,22 @@ def well_known_file_fetch_queue(*, file_id: int) -> bool:
 def _download(
     wkf: WellKnownFile, client: UpstreamClient, deadline: float, progress: Callable[[int], None] | None = None
 ) -> filestore.StoredFile:
-    """Fetch, check and keep the file (the caller holds its lock); remember a failure for those who waited."""
+    """Fetch, check and keep the file (the caller holds its lock and records a failure for those who wait)."""
     check = functools.partial(well_known_file_check, type_id=wkf.well_known_file_type_id, file_name=wkf.file_name)
     chunks = client.file_chunks(wkf.id, deadline=deadline)
-    try:
-        stored = filestore.write_atomic(
-            filestore.well_known_file_path(wkf.id), _counted(chunks, progress) if progress else chunks, check=check
-        )
-    except UpstreamError as exc:
-        filestore.fetch_failure_record(wkf.id, _failure_dump(exc))
-        raise
+    stored = filestore.write_atomic(
+        filestore.well_known_file_path(wkf.id), _counted(chunks, progress) if progress else chunks, check=check
+    )
     filestore.fetch_failure_record(wkf.id, None)
     return stored
 
 
-def _failure_dump(exc: UpstreamError) -> str:
-    return json.dumps({"message": str(exc), "timed_out": exc.timed_out, "retryable": exc.retryable})
+def _failure_dump(exc: Exception) -> str:
+    """The failure record file_fetch reads; an error that is not the upstream's (SyncError, a full disk) does not
+    pass by itself: not retryable."""
+    if isinstance(exc, UpstreamError):
+        return json.dumps({"message": str(exc), "timed_out": exc.timed_out, "retryable": exc.retryable})
+    return json.dumps({"message": str(exc) or type(exc).__name__, "timed_out": False, "retryable": False})
 
 
 def _failure_load(text: str) -> UpstreamError:
@@ -296,6 +303,10 @@ def _record(records: ModelRecordSet, report: SyncReport, stale: list[Path]) -> N
         id=records.model_id,
         defaults={"name": records.name, "specimen": specimen, "neuronal_model_template": template},
     )
+    for run in records.runs:  # a metric the record does not carry keeps its local value
+        NeuronalModelRun.objects.update_or_create(
+            id=run["id"], defaults={"neuronal_model": model, **{k: v for k, v in run.items() if k != "id"}}
+        )
     _record_files("neuronal_model_template", template, records.template_files, report, stale)
     _record_files("neuronal_model", model, records.model_files, report, stale)
     if records.ephys_result is not None:

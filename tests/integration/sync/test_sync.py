@@ -11,7 +11,8 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from celltypes.atlas import filestore
-from celltypes.atlas.models import EphysResult, EphysSweep, Specimen, WellKnownFile
+from celltypes.atlas.models import EphysResult, EphysSweep, NeuronalModelRun, Specimen, WellKnownFile
+from celltypes.sync import file_fetch
 from celltypes.sync.client import UpstreamClient, UpstreamError
 from celltypes.sync.services import SyncError, neuronal_model_sync, well_known_file_fetch
 
@@ -266,3 +267,59 @@ def test_an_nwb_fetched_through_is_served_in_allens_nwb1_layout_converted_once(
     second = client.get("/api/v2/well_known_file_download/491198851")
     assert b"".join(second.streaming_content) == body
     assert len([p for p in allen_model_upstream.requests if p.endswith("/491198851")]) == 1
+
+
+def test_models_runs_published_metrics_are_recorded_when_the_record_carries_them(allen_model_upstream):
+    (query,) = allen_model_upstream.queries
+    record = allen_model_upstream.queries[query]["msg"][0]
+    # Allen's recorded response holds no runs: two SYNTHETIC ones, one carrying both metrics, one neither
+    record["neuronal_model_runs"] = [
+        {"id": 991000001, "name": "synthetic run", "explained_variance_ratio": 0.71, "rheobase_feature_average": 1.9},
+        {"id": 991000002, "explained_variance_ratio": None},
+    ]
+    client = UpstreamClient(allen_model_upstream.url)
+    neuronal_model_sync(neuronal_model_id=MODEL, client=client, fetch_files=False)
+    runs = NeuronalModelRun.objects.filter(neuronal_model_id=MODEL).order_by("id")
+    assert list(runs.values_list("id", "name", "explained_variance_ratio", "rheobase_feature_average")) == [
+        (991000001, "synthetic run", 0.71, 1.9),
+        (991000002, None, None, None),
+    ]
+    record["neuronal_model_runs"] = [{"id": 991000001, "rheobase_feature_average": 2.5}]  # the ratio not carried
+    neuronal_model_sync(neuronal_model_id=MODEL, client=client, fetch_files=False)
+    assert NeuronalModelRun.objects.values_list("explained_variance_ratio", "rheobase_feature_average").get(
+        id=991000001
+    ) == (0.71, 2.5)
+    record["neuronal_model_runs"] = [{"id": 991000001, "explained_variance_ratio": "high"}]
+    with pytest.raises(SyncError, match="run 991000001: 'explained_variance_ratio' should be a finite number"):
+        neuronal_model_sync(neuronal_model_id=MODEL, client=client, fetch_files=False)
+
+
+@pytest.mark.parametrize("failure", ["no record", "disk full"])
+def test_a_fetch_failing_not_by_the_upstream_records_why_for_the_page_polling_it(
+    failure, allen_model_upstream, settings, monkeypatch
+):
+    settings.CELLTYPES_UPSTREAM = allen_model_upstream.url
+    file_id = 42 if failure == "no record" else WellKnownFile.objects.order_by("id").first().id
+    marker = file_fetch._marker_path(file_id)  # a page queued this fetch and polls it
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    marker.touch()
+    assert file_fetch.file_fetch_state(file_id=file_id, held=False).state == "fetching"
+    if failure == "disk full":
+        write = filestore.write_atomic
+        full = filestore.well_known_file_path(file_id)
+        monkeypatch.setattr(
+            filestore, "write_atomic", lambda path, *a, **k: _disk_full(path, full) or write(path, *a, **k)
+        )
+        with pytest.raises(OSError, match="No space left"):
+            well_known_file_fetch(file_id=file_id)
+        expected = "[Errno 28] No space left on device"
+    else:
+        with pytest.raises(SyncError):
+            well_known_file_fetch(file_id=file_id)
+        expected = "no well-known file 42 is recorded here; sync the record that owns it first"
+    assert file_fetch.file_fetch_state(file_id=file_id, held=False) == file_fetch.FileFetch("error", expected, False)
+
+
+def _disk_full(path, full) -> None:
+    if path == full:  # the file's own bytes (the failure record still writes)
+        raise OSError(28, "No space left on device")
