@@ -126,29 +126,35 @@ def well_known_file_fetch(
     deadline = settings.CELLTYPES_FETCH_TASK_DEADLINE if deadline is None else deadline
     lock_wait = settings.CELLTYPES_FETCH_LOCK_WAIT if lock_wait is None else lock_wait
     asked_at = time.time()
-    relayed = False  # the failure of another fetch this one waited for: recorded by that one
+    recorded = False  # a failure is recorded inside the file's lock, so that those waiting for it see it
     try:
         wkf = WellKnownFile.objects.filter(id=file_id).first()
         if wkf is None:
             raise SyncError(f"no well-known file {file_id} is recorded here; sync the record that owns it first")
         client = _required_client(client)
         with filestore.well_known_file_lock(file_id, timeout=lock_wait) as waited:
-            held = filestore.held_well_known_file(file_id, size=wkf.size, sha256=wkf.sha256)
-            if held is not None:  # held in good order, or fetched by another request while this one waited
-                return held
-            if waited:
-                failure = filestore.fetch_failure_since(file_id, asked_at)
-                if failure is not None:
-                    relayed = True
-                    raise _failure_load(failure)
-            stored = _download(wkf, client, deadline, progress)
-            WellKnownFile.objects.filter(id=file_id).update(size=stored.size, sha256=stored.sha256)
+            try:
+                held = filestore.held_well_known_file(file_id, size=wkf.size, sha256=wkf.sha256)
+                if held is not None:  # held in good order, or fetched by another request while this one waited
+                    return held
+                if waited:
+                    failure = filestore.fetch_failure_since(file_id, asked_at)
+                    if failure is not None:
+                        recorded = True  # by the fetch this one waited for
+                        raise _failure_load(failure)
+                stored = _download(wkf, client, deadline, progress)
+                WellKnownFile.objects.filter(id=file_id).update(size=stored.size, sha256=stored.sha256)
+            except Exception as exc:
+                if not recorded:
+                    filestore.fetch_failure_record(file_id, _failure_dump(exc))
+                    recorded = True
+                raise
     except filestore.LockTimeout:
         raise FetchInProgress(
             f"well-known file {file_id} is being fetched from the upstream by another request or worker"
         ) from None
     except Exception as exc:  # any failure (not only the upstream's): a page polling this fetch shows it at once
-        if not relayed:
+        if not recorded:
             filestore.fetch_failure_record(file_id, _failure_dump(exc))
         raise
     log.info("fetched well-known file %s from %s (%s bytes)", file_id, client.base_url, stored.size)
