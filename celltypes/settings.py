@@ -72,6 +72,9 @@ CELLTYPES_MIRROR_MAX_ROWS_PER_TABLE = env.int("CELLTYPES_MIRROR_MAX_ROWS_PER_TAB
 CELLTYPES_MIRROR_MAX_PAGES = env.int("CELLTYPES_MIRROR_MAX_PAGES", default=20_000)
 # An unfinished run is continued by the next one unless it started longer ago than this (then it starts afresh).
 CELLTYPES_MIRROR_RESUME_HOURS = env.float("CELLTYPES_MIRROR_RESUME_HOURS", default=24.0)
+# Tests only: a file path; the apply creates it once every row table is written (inside its open transaction) and
+# then holds there (at most 60 s) so that a test can kill the process at that point. Empty: never holds.
+CELLTYPES_MIRROR_APPLY_HOLD = env.str("CELLTYPES_MIRROR_APPLY_HOLD", default="")
 # Celery beat queues a full sync every CELLTYPES_MIRROR_INTERVAL seconds (0: never; never without an upstream). One
 # task run works for at most CELLTYPES_MIRROR_TASK_TIME_LIMIT seconds, then queues its own continuation.
 CELLTYPES_MIRROR_INTERVAL = env.float("CELLTYPES_MIRROR_INTERVAL", default=24 * 3600.0)

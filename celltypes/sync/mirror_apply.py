@@ -12,9 +12,12 @@ and overwrites but never deletes mirrored rows. The atlas version goes up when a
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
 from collections.abc import Callable
+from pathlib import Path
 
+from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db import models as dj
 from django.utils import timezone
@@ -60,6 +63,7 @@ def staged_apply(run_id: int, *, progress: Callable[[str, int, int], None] | Non
             for index, table in enumerate(ROW_TABLES):
                 changes[table.name] = _table_upsert(table, incoming[table], ours.get(table.model, set()))
                 progress("apply", index + 1, steps)
+            _hold_for_tests()
             moved = _file_contents_changed(files_before, incoming)
             for index, link in enumerate(LINK_TABLES):
                 if isinstance(link, ManyLink):
@@ -84,6 +88,21 @@ def staged_apply(run_id: int, *, progress: Callable[[str, int, int], None] | Non
     except (IntegrityError, TableError) as exc:
         raise ApplyError(f"the upstream's records conflict with each other or with local rows: {exc}") from exc
     return changes, changed
+
+
+HOLD_SECONDS = 60
+
+
+def _hold_for_tests() -> None:
+    """With CELLTYPES_MIRROR_APPLY_HOLD set (tests only): say so by creating that file, then wait, the transaction
+    open and the row tables written, for the test to kill the process (going on after HOLD_SECONDS)."""
+    hold = settings.CELLTYPES_MIRROR_APPLY_HOLD
+    if not hold:
+        return
+    Path(hold).touch()
+    deadline = time.monotonic() + HOLD_SECONDS
+    while time.monotonic() < deadline:
+        time.sleep(0.05)
 
 
 def _ledger_release() -> None:
