@@ -1,9 +1,11 @@
 """Phase 2 of the mirror sync: all staged tables -> the live tables, in ONE transaction.
 
 Rows are upserted by Allen's id in foreign-key order (a changed record replaces ours; only new or changed rows are
-written), links are set to exactly the upstream's, and a row the upstream no longer lists is retired: deleted, with
-what hangs on it (cascades: our computed morphology, held trace windows). A file record whose path or type changed,
-or that went, loses its held bytes once the transaction commits (the fetch-through fetches the new ones when asked).
+written), links are set to exactly the upstream's, and a row inside the table's scope (mirror_tables) that the
+upstream no longer lists is retired: deleted, with what hangs on it (cascades: our computed morphology, held trace
+windows); a local row outside the scope is nothing the upstream said anything about, and stays (a demo NWB specimen
+load_demo wrote). A file record whose path or type changed, or that went, loses its held bytes once the transaction
+commits (the fetch-through fetches the new ones when asked).
 A lab's own uploads (rows NOT_ALLENS names: a LabRecording's specimen and its sweeps, and their links) are never
 Allen's: the apply never retires, overwrites or unlinks them (an upstream row with the id of one is an ApplyError).
 The demo loader's ledger is emptied for the tables synced: the mirror owns every row now, so a later load_demo adds
@@ -27,8 +29,16 @@ from celltypes.atlas.models import LoadedRows, WellKnownFile
 from celltypes.atlas.services.loaded_rows import rows_delete
 from celltypes.atlas.services.versions import atlas_version_bump
 from celltypes.atlas.tables import TableError
-from celltypes.rma.schema import NOT_ALLENS, rma_rows
-from celltypes.sync.mirror_tables import LINK_TABLES, OWNER_FIELDS, ROW_TABLES, FileOwners, ManyLink, RowTable
+from celltypes.rma.schema import NOT_ALLENS
+from celltypes.sync.mirror_tables import (
+    LINK_TABLES,
+    OWNER_FIELDS,
+    ROW_TABLES,
+    FileOwners,
+    ManyLink,
+    RowTable,
+    scoped_rows,
+)
 from celltypes.sync.models import SyncRun, SyncStagedPage
 
 CHUNK = 500
@@ -67,10 +77,11 @@ def staged_apply(run_id: int, *, progress: Callable[[str, int, int], None] | Non
             moved = _file_contents_changed(files_before, incoming)
             for index, link in enumerate(LINK_TABLES):
                 if isinstance(link, ManyLink):
-                    changes[link.name] = _many_link_set(link, links[link], ours.get(_root(link), set()))
+                    changes[link.name] = _many_link_set(link, links[link], _root(link))
                 progress("apply", len(ROW_TABLES) + index + 1, steps)
             for table in reversed(ROW_TABLES):
-                stale = set(rma_rows(table.model).values_list("pk", flat=True)) - set(incoming[table])
+                # only rows inside the table's scope (not a lab upload, nor a row the scope leaves out)
+                stale = set(scoped_rows(table).values_list("pk", flat=True)) - set(incoming[table])
                 rows_delete(table.model, stale)
                 changes[table.name]["retired"] = len(stale)
             gone = set(files_before) - set(WellKnownFile.objects.values_list("id", flat=True))
@@ -174,8 +185,8 @@ def _lab_upload_refuse(table: RowTable, pks: set) -> None:
         )
 
 
-def _root(link: ManyLink) -> type[dj.Model]:
-    return next(table.model for table in ROW_TABLES if table.rma_model == link.rma_model)
+def _root(link: ManyLink) -> RowTable:
+    return next(table for table in ROW_TABLES if table.rma_model == link.rma_model)
 
 
 def _collisions_park(table: RowTable, rows: dict[object, dict], ours: set) -> None:
@@ -270,10 +281,12 @@ def _file_contents_changed(files_before: dict[int, tuple], incoming: dict[RowTab
     return moved
 
 
-def _many_link_set(link: ManyLink, pairs: set[tuple[int, int]], ours: set) -> dict[str, int]:
-    """The link rows of the upstream's roots set to exactly its pairs; those of `ours` (lab uploads) left alone."""
+def _many_link_set(link: ManyLink, pairs: set[tuple[int, int]], root: RowTable) -> dict[str, int]:
+    """The links of the roots inside the root table's scope set to exactly the upstream's pairs; those of a root
+    outside it (a lab upload, a row the scope leaves out) left alone."""
     first, second = (f.attname for f in link.through._meta.concrete_fields if not f.primary_key)
-    held = {pair for pair in link.through.objects.values_list(first, second) if pair[0] not in ours}
+    scoped = set(scoped_rows(root).values_list("pk", flat=True)) | {a for a, _ in pairs}
+    held = {pair for pair in link.through.objects.values_list(first, second) if pair[0] in scoped}
     stale, new = held - pairs, pairs - held
     by_first: dict[int, list[int]] = defaultdict(list)
     for a, b in stale:
@@ -287,8 +300,18 @@ def _many_link_set(link: ManyLink, pairs: set[tuple[int, int]], ours: set) -> di
 def _file_owners_add(links: dict, incoming: dict[RowTable, dict]) -> None:
     """Each incoming file's owner columns as the owners' lists say (one owner per file; none when none lists it)."""
     files = next(rows for table, rows in incoming.items() if table.model is WellKnownFile)
-    for values in files.values():
-        values.update(dict.fromkeys(OWNER_FIELDS))
+    # A local owner outside its table's scope (a demo NWB specimen's ephys result) is not listed by the upstream:
+    # its files keep it. Every other owner column is the upstream's (none when no owner lists the file).
+    kept = {}
+    for link in LINK_TABLES:
+        if isinstance(link, FileOwners):
+            root = next(table for table in ROW_TABLES if table.rma_model == link.rma_model)
+            outside = root.model.objects.exclude(pk__in=scoped_rows(root).values("pk")).values("pk")
+            owned = WellKnownFile.objects.filter(pk__in=files, **{f"{link.owner_field}__in": outside})
+            for pk, owner in owned.values_list("pk", link.owner_field):
+                kept.setdefault(pk, {})[link.owner_field] = owner
+    for pk, values in files.items():
+        values.update(dict.fromkeys(OWNER_FIELDS), **kept.get(pk, {}))
     claimed: dict[int, str] = {}
     owners = {table.name: rows for table, rows in incoming.items()}
     for link, pairs in links.items():
@@ -305,4 +328,4 @@ def _file_owners_add(links: dict, incoming: dict[RowTable, dict]) -> None:
                 raise ApplyError(f"well-known file {file_id} is listed by both {claimed[file_id]} and "
                                  f"{link.rma_model} {owner_id}")  # fmt: skip
             claimed[file_id] = f"{link.rma_model} {owner_id}"
-            files[file_id][link.owner_field] = owner_id
+            files[file_id].update(dict.fromkeys(OWNER_FIELDS), **{link.owner_field: owner_id})  # one owner

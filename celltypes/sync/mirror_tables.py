@@ -1,6 +1,13 @@
 """What a full mirror sync brings over: every table the site and the AllenSDK read, in foreign-key order, and how
 an upstream record becomes a row. Adding a table is one entry in TABLES (its RMA model must be in the RMA schema).
 
+Scope: against api.brain-map.org most models hold rows of every Allen product (millions of specimens, donors, files),
+so each table is paged with an RMA criteria that selects the Cell Types rows the way the AllenSDK's cell-types queries
+do (`CELL_TYPES`: the specimens of the Mouse and Human Cell Types products, and what hangs on them); the small
+vocabulary tables come whole. The apply retires only rows inside a table's scope, as our own RMA engine answers the
+same criteria locally (`scoped_rows`): a local row outside it (a demo NWB specimen the loader made, a lab upload) is
+nothing the upstream said anything about, so it stays.
+
 Columns come from the RMA schema (celltypes/rma/schema.py): a table's attributes there are exactly what the
 upstream serves and what a mirror writes. Our own columns (HIDDEN_FIELDS there: a file's size and sha256, a sweep's
 sampling rate read from its NWB) are never overwritten by a sync. A file's owner columns are set from the owners'
@@ -37,6 +44,7 @@ class RowTable:
 
     rma_model: str  # Allen's model name, as the RMA schema lists it
     model: type[dj.Model]  # the table written (NeuronReconstruction: the RMA model is its current-only proxy)
+    criteria: str = ""  # the RMA criteria of the table's scope ("": the whole table)
     # NOT NULL columns whose JSON null means their default (Allen's image flags are null on many rows; any other
     # null in a NOT NULL column is a RecordError)
     null_is_default: frozenset[str] = frozenset()
@@ -59,7 +67,7 @@ class RowTable:
         return next(name for name, attribute in self.attributes.items() if attribute.field == pk)
 
     def query(self, start_row: int, num_rows: int) -> str:
-        return f"model::{self.rma_model},{_options(self.key, start_row, num_rows)}"
+        return f"model::{self.rma_model},{_criteria(self.criteria)}{_options(self.key, start_row, num_rows)}"
 
     @cached_property
     def columns(self) -> tuple[tuple[str, str, object, Callable[[str, object], object]], ...]:
@@ -105,9 +113,14 @@ class ListedLink:
     def name(self) -> str:
         return f"{self.rma_model}.{self.association}"
 
+    @property
+    def criteria(self) -> str:
+        """The scope of the roots: their row table's."""
+        return next(table.criteria for table in ROW_TABLES if table.rma_model == self.rma_model)
+
     def query(self, start_row: int, num_rows: int) -> str:
         return (
-            f"model::{self.rma_model},rma::include,{self.association},"
+            f"model::{self.rma_model},{_criteria(self.criteria)}rma::include,{self.association},"
             f"{_options('id', start_row, num_rows)}[only$eq'id']"
         )
 
@@ -132,8 +145,18 @@ class FileOwners(ListedLink):
 
 Table = RowTable | ListedLink
 
+# The Cell Types database's specimens, as the AllenSDK's (deprecated) CellTypesApi.list_cells selects them
+CELL_TYPES = "products[name$in'Mouse Cell Types','Human Cell Types']"
+CELLS = f"[is_cell_specimen$eq'true'],{CELL_TYPES}"
+OF_CELLS = f"specimen({CELL_TYPES})"  # a row of a cell-types specimen
+# Files by their owners' kinds: the cell-types records (a template's files are attached to its Product at Allen)
+FILE_OWNER_KINDS = (
+    "'EphysResult','NeuronReconstruction','NeuronalModel','NeuronalModelRun','NeuronalModelTemplate','Product'"
+)
+ATTACHED = f"[attachable_type$in{FILE_OWNER_KINDS}]"
+
 ROW_TABLES: tuple[RowTable, ...] = (
-    RowTable("Organism", m.Organism),
+    RowTable("Organism", m.Organism),  # the small vocabularies: whole
     RowTable("WellKnownFileType", m.WellKnownFileType),
     RowTable("NeuronalModelTemplate", m.NeuronalModelTemplate),
     RowTable("Product", m.Product),
@@ -141,20 +164,23 @@ ROW_TABLES: tuple[RowTable, ...] = (
     RowTable("SpecimenTag", m.SpecimenTag),
     RowTable("CellReporter", m.CellReporter),
     RowTable("Structure", m.Structure),
-    RowTable("Donor", m.Donor),
-    RowTable("EphysResult", m.EphysResult),
-    RowTable("Specimen", m.Specimen),
-    RowTable("SectionDataSet", m.SectionDataSet, null_is_default=frozenset({"failed", "delegate", "expression"})),
-    RowTable("SubImage", m.SubImage, null_is_default=frozenset({"annotated", "failed"})),  # also Allen's SectionImage
-    RowTable("ProjectionImage", m.ProjectionImage, null_is_default=frozenset({"annotated", "failed"})),
-    RowTable("CellSomaLocation", m.CellSomaLocation),
-    RowTable("EphysFeature", m.EphysFeature),
-    RowTable("EphysSweep", m.EphysSweep),
-    RowTable("NeuronReconstruction", m.NeuronReconstruction),
-    RowTable("NeuronalModel", m.NeuronalModel),
-    RowTable("NeuronalModelRun", m.NeuronalModelRun),
-    RowTable("WellKnownFile", m.WellKnownFile),
-    RowTable("ApiCellTypesSpecimenDetail", m.ApiCellTypesSpecimenDetail),
+    RowTable("Donor", m.Donor, f"specimens({CELL_TYPES})"),
+    RowTable("EphysResult", m.EphysResult, OF_CELLS),
+    RowTable("Specimen", m.Specimen, CELLS),
+    RowTable(
+        "SectionDataSet", m.SectionDataSet, OF_CELLS, null_is_default=frozenset({"failed", "delegate", "expression"})
+    ),
+    # also Allen's SectionImage (the same table)
+    RowTable("SubImage", m.SubImage, OF_CELLS, null_is_default=frozenset({"annotated", "failed"})),
+    RowTable("ProjectionImage", m.ProjectionImage, OF_CELLS, null_is_default=frozenset({"annotated", "failed"})),
+    RowTable("CellSomaLocation", m.CellSomaLocation, OF_CELLS),
+    RowTable("EphysFeature", m.EphysFeature, OF_CELLS),
+    RowTable("EphysSweep", m.EphysSweep, OF_CELLS),
+    RowTable("NeuronReconstruction", m.NeuronReconstruction, OF_CELLS),
+    RowTable("NeuronalModel", m.NeuronalModel, OF_CELLS),
+    RowTable("NeuronalModelRun", m.NeuronalModelRun, f"neuronal_model({OF_CELLS})"),
+    RowTable("WellKnownFile", m.WellKnownFile, ATTACHED),
+    RowTable("ApiCellTypesSpecimenDetail", m.ApiCellTypesSpecimenDetail),  # the Cell Types view: whole
 )
 LINK_TABLES: tuple[ManyLink | FileOwners, ...] = (
     ManyLink("Specimen", "specimen_tags", m.Specimen.specimen_tags.through),
@@ -172,6 +198,20 @@ OWNER_FIELDS = tuple(link.owner_field for link in LINK_TABLES if isinstance(link
 
 def table_named(name: str) -> Table:
     return next(table for table in TABLES if table.name == name)
+
+
+def scoped_rows(table: RowTable) -> dj.QuerySet:
+    """The local rows inside the table's scope, as our RMA engine answers its criteria (what a retire may touch)."""
+    from celltypes.rma.parser import parse
+    from celltypes.rma.planner import plan
+
+    return plan(
+        parse(f"model::{table.rma_model},{_criteria(table.criteria)}rma::options[num_rows$eq1]").stages[0]
+    ).queryset
+
+
+def _criteria(criteria: str) -> str:
+    return f"rma::criteria,{criteria}," if criteria else ""
 
 
 def _options(key: str, start_row: int, num_rows: int) -> str:

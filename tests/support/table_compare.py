@@ -2,9 +2,8 @@
 
 In scope: the table of every model the RMA API serves (`celltypes.rma.schema.MODELS`, so a model added there is
 compared without a change here) and their many-to-many link tables, compared by the linked pair (the link row's
-own id is a local counter). Reconstructions: the current ones only (`superseded = 0`), since those are all the RMA
-API serves; older tracings stay with the instance that loaded them, and a file's link to one counts as no link
-(`COLUMNS_IN_SCOPE`). A lab's own uploads (a LabRecording's specimen, sweeps and links) are left out of every table.
+own id is a local counter); in each, the rows inside the mirror's scope for that table (`scope_sql`: the Cell Types
+rows, current reconstructions only, no lab upload), the one definition the mirror itself pages and retires by.
 
 Out of scope (`EXCLUDED`): what one instance derives, caches or keeps for its own bookkeeping, and the columns of
 Allen's tables that say what the local file store holds (`LOCAL_ONLY_COLUMNS`); everything outside the atlas app
@@ -37,22 +36,45 @@ LOCAL_ONLY_COLUMNS: dict[str, frozenset[str]] = {
     "well_known_files": frozenset({"size", "sha256"}),
     "ephys_sweeps": frozenset({"sampling_rate"}),  # read from the NWB file when this instance holds it
 }
-LAB_UPLOADS = "SELECT specimen_id FROM lab_recordings"  # their specimens and sweeps are the lab's, not Allen's
-ROWS_IN_SCOPE: dict[str, str] = {
-    "neuron_reconstructions": "superseded = 0",
-    "specimens": f"id NOT IN ({LAB_UPLOADS})",
-    "ephys_sweeps": f"specimen_id NOT IN ({LAB_UPLOADS})",
-    "specimens_specimen_tags": f"specimen_id NOT IN ({LAB_UPLOADS})",
-    "specimens_products": f"specimen_id NOT IN ({LAB_UPLOADS})",
-}
-# A file's owner column pointing at an older tracing counts as no owner: the RMA API does not serve that tracing,
-# so a mirror cannot link to it (the file's own attachable_type/attachable_id are still compared).
-COLUMNS_IN_SCOPE: dict[tuple[str, str], str] = {
-    ("well_known_files", "neuron_reconstruction_id"): (
-        "CASE WHEN neuron_reconstruction_id IN (SELECT id FROM neuron_reconstructions WHERE superseded = 1) "
-        "THEN NULL ELSE neuron_reconstruction_id END"
-    ),
-}
+
+
+def scope_sql() -> tuple[dict[str, str], dict[tuple[str, str], str]]:
+    """({table: WHERE of its rows in scope}, {(table, column): the column in scope}) from the mirror's own scopes
+    (celltypes.sync.mirror_tables: each table's RMA criteria, as our RMA engine answers it), as SQL for the two
+    files: a row outside its table's scope (an older tracing, a demo NWB specimen the loader made, a lab upload)
+    stays with the instance that holds it; a file's owner outside its scope counts as no owner."""
+    from celltypes.sync.mirror_tables import LINK_TABLES, ROW_TABLES, FileOwners, ManyLink, scoped_rows
+
+    rows, columns = {}, {}
+    selected = {table.rma_model: _sql(scoped_rows(table).order_by().values("pk")) for table in ROW_TABLES}
+    for table in ROW_TABLES:
+        rows[table.model._meta.db_table] = f"{_quoted(table.model._meta.pk.column)} IN ({selected[table.rma_model]})"
+    for link in LINK_TABLES:
+        if isinstance(link, ManyLink):
+            root = next(f.column for f in link.through._meta.concrete_fields if not f.primary_key)
+            rows[link.through._meta.db_table] = f"{_quoted(root)} IN ({selected[link.rma_model]})"
+        elif isinstance(link, FileOwners):
+            column = _quoted(link.owner_field)
+            columns["well_known_files", link.owner_field] = (
+                f"CASE WHEN {column} IN ({selected[link.rma_model]}) THEN {column} ELSE NULL END"
+            )
+    return rows, columns
+
+
+def _sql(queryset) -> str:
+    """The queryset's SQL with its parameters written in (numbers, booleans, text: all the scopes use)."""
+    sql, params = queryset.query.sql_with_params()
+    literals = []
+    for value in params:
+        if isinstance(value, bool):
+            literals.append("1" if value else "0")
+        elif isinstance(value, int | float):
+            literals.append(repr(value))
+        elif isinstance(value, str):
+            literals.append("'" + value.replace("'", "''") + "'")
+        else:
+            raise TypeError(f"a scope parameter of an unexpected kind: {value!r}")
+    return sql % tuple(literals)
 
 
 @dataclass(frozen=True)
@@ -61,13 +83,12 @@ class Table:
     key: tuple[str, ...]
     columns: tuple[str, ...]  # compared, the key first
     where: str = ""
+    in_scope: tuple[tuple[str, str], ...] = ()  # (column, its expression in scope)
 
     def select(self) -> str:
         where = f" WHERE {self.where}" if self.where else ""
-        columns = ", ".join(
-            f"{COLUMNS_IN_SCOPE[self.name, c]} AS {_quoted(c)}" if (self.name, c) in COLUMNS_IN_SCOPE else _quoted(c)
-            for c in self.columns
-        )
+        scoped = dict(self.in_scope)
+        columns = ", ".join(f"{scoped[c]} AS {_quoted(c)}" if c in scoped else _quoted(c) for c in self.columns)
         return f"SELECT {columns} FROM {_quoted(self.name)}{where}"
 
 
@@ -91,6 +112,7 @@ def mirrored_tables() -> list[Table]:
     """The tables in scope, in a stable order (needs Django set up)."""
     from celltypes.rma.schema import MODELS
 
+    rows_in_scope, columns_in_scope = scope_sql()
     tables: dict[str, Table] = {}
     for model in MODELS.values():
         concrete = model._meta.concrete_model
@@ -98,11 +120,12 @@ def mirrored_tables() -> list[Table]:
         local = LOCAL_ONLY_COLUMNS.get(name, frozenset())
         pk = concrete._meta.pk.column
         columns = [f.column for f in concrete._meta.concrete_fields if f.column not in local and f.column != pk]
-        tables[name] = Table(name, (pk,), (pk, *columns), ROWS_IN_SCOPE.get(name, ""))
+        in_scope = tuple((c, sql) for (table, c), sql in columns_in_scope.items() if table == name)
+        tables[name] = Table(name, (pk,), (pk, *columns), rows_in_scope.get(name, ""), in_scope)
         for m2m in concrete._meta.local_many_to_many:
             through = m2m.remote_field.through._meta
             pair = (m2m.m2m_column_name(), m2m.m2m_reverse_name())
-            tables[through.db_table] = Table(through.db_table, pair, pair, ROWS_IN_SCOPE.get(through.db_table, ""))
+            tables[through.db_table] = Table(through.db_table, pair, pair, rows_in_scope.get(through.db_table, ""))
     return [tables[name] for name in sorted(tables)]
 
 

@@ -26,7 +26,16 @@ from celltypes.atlas.models import (
 from celltypes.atlas.services.loaded_rows import rows_delete
 from celltypes.sync import mirror_apply
 from celltypes.sync.mirror import MirrorBusy, MirrorError, mirror_sync, run_lock
-from celltypes.sync.mirror_tables import LINK_TABLES, OWNER_FIELDS, ROW_TABLES, TABLES, ManyLink
+from celltypes.sync.mirror_tables import (
+    LINK_TABLES,
+    OWNER_FIELDS,
+    ROW_TABLES,
+    TABLES,
+    FileOwners,
+    ManyLink,
+    scoped_rows,
+    table_named,
+)
 from celltypes.sync.models import SyncRun, SyncStagedPage
 from tests.factories import ProjectionImageFactory, SectionDataSetFactory, SubImageFactory
 from tests.support.synthetic_nwb import write_synthetic_nwb2
@@ -74,24 +83,25 @@ def demo_upstream(stub_upstream, settings, tmp_path):
 
 
 def _tables() -> dict[str, list]:
-    """Every mirrored table as the upstream serves it: columns of the RMA schema, link pairs, file owners."""
-    out = {}
+    """Every mirrored table as the upstream serves it: the rows inside each table's scope (older tracings, the demo
+    NWB specimens and lab uploads are not: they stay with the instance that holds them), columns of the RMA schema,
+    link pairs of the roots in scope, file owners in scope."""
+    out, scoped = {}, {}
     for table in ROW_TABLES:
         names = [attribute.field for attribute in table.attributes.values()]
-        rows = table.model.objects.order_by("pk")
-        if table.model is NeuronReconstruction:
-            rows = rows.filter(superseded=False)  # older tracings are ours: the RMA API does not serve them
+        rows = scoped_rows(table).order_by("pk")
         out[table.name] = list(rows.values_list(*names))
+        scoped[table.rma_model] = set(rows.values_list("pk", flat=True))
     for link in LINK_TABLES:
         if isinstance(link, ManyLink):
             first, second = (f.attname for f in link.through._meta.concrete_fields if not f.primary_key)
-            out[link.name] = sorted(link.through.objects.values_list(first, second))
-    superseded = set(NeuronReconstruction.objects.filter(superseded=True).values_list("pk", flat=True))
+            pairs = link.through.objects.values_list(first, second)
+            out[link.name] = sorted(pair for pair in pairs if pair[0] in scoped[link.rma_model])
+    owners = {link.owner_field: scoped[link.rma_model] for link in LINK_TABLES if isinstance(link, FileOwners)}
     out["owners"] = [
-        (pk, *(None if field == "neuron_reconstruction_id" and owner in superseded else owner for field, owner in
-               zip(OWNER_FIELDS, owners, strict=True)))
-        for pk, *owners in WellKnownFile.objects.order_by("pk").values_list("pk", *OWNER_FIELDS)
-    ]  # fmt: skip
+        (pk, *(owner if owner in owners[field] else None for field, owner in zip(OWNER_FIELDS, row, strict=True)))
+        for pk, *row in scoped_rows(table_named("WellKnownFile")).order_by("pk").values_list("pk", *OWNER_FIELDS)
+    ]
     return out
 
 
@@ -106,13 +116,14 @@ def _pages_of(stub) -> int:
 
 def test_sync_into_an_empty_database_gives_the_upstreams_tables(demo_upstream):
     upstream = _tables()
-    assert len(upstream["Specimen"]) == 2335 and len(upstream["WellKnownFile"]) == 3037
+    # the Cell Types scope: 2,333 cells (the demo set's 2 NWB specimens have no Cell Types product: outside it)
+    assert len(upstream["Specimen"]) == 2333 and len(upstream["WellKnownFile"]) == 3037
     _empty()
     assert Specimen.objects.count() == 0
     report = mirror_sync(upstream=demo_upstream.url)
     assert report.pages_fetched == _pages_of(demo_upstream) == len(demo_upstream.requests)
     assert _tables() == upstream
-    assert report.changes["Specimen"] == {"rows": 2335, "new": 2335, "changed": 0, "retired": 0}
+    assert report.changes["Specimen"] == {"rows": 2333, "new": 2333, "changed": 0, "retired": 0}
     run = SyncRun.objects.get(id=report.run_id)
     assert (run.status, run.pages_staged, run.pages_total) == ("complete", report.pages_fetched, report.pages_fetched)
     assert not SyncStagedPage.objects.exists()  # dropped with the apply
@@ -160,7 +171,7 @@ def test_a_mirror_never_retires_nor_overwrites_a_labs_own_upload(demo_upstream, 
     assert page.status_code == 200 and "a lab's own recording, uploaded here: not Allen's data" in page.content.decode()
     assert client.get(f"/cell/{lab.specimen_id}/ephys/sweep/{sweeps[-1]['sweep_number']}.json").status_code == 200
     # an upstream row with a lab upload's id is refused, naming it; nothing is changed
-    pages = next(q for q in demo_upstream.queries if q.startswith("model::EphysSweep,rma::options"))
+    pages = next(q for q in demo_upstream.queries if q.startswith("model::EphysSweep,"))
     demo_upstream.queries[pages]["msg"][0]["id"] = sweeps[0]["id"]
     with pytest.raises(MirrorError, match=f"EphysSweep {sweeps[0]['id']} would replace a lab's own upload"):
         mirror_sync(upstream=demo_upstream.url)
@@ -186,7 +197,10 @@ def test_a_changed_record_is_replaced_a_removed_one_retired_and_a_second_run_cha
     assert not SpecimenTag.objects.filter(id=77).exists() and not CellSomaLocation.objects.filter(id=78).exists()
     assert report.changes["Specimen"]["changed"] == 1
     assert report.changes["SpecimenTag"]["retired"] == 1 and report.changes["CellSomaLocation"]["retired"] == 1
-    assert report.changes["NeuronReconstruction"]["retired"] == 68  # the older tracings the RMA API does not serve
+    # outside the scope (never served, so never retired): the older tracings, the demo's two NWB specimens
+    assert report.changes["NeuronReconstruction"]["retired"] == 0
+    assert NeuronReconstruction.objects.filter(superseded=True).count() == 68
+    assert Specimen.objects.filter(products__isnull=True).count() == 2
     assert _tables() == upstream
     # the file whose path changed upstream: path back, held bytes and their size/digest dropped on commit
     moved.refresh_from_db()
@@ -267,8 +281,8 @@ def test_the_command_prints_progress_and_a_summary(demo_upstream):
     call_command("sync_upstream", "--all", upstream=demo_upstream.url, stdout=out)
     lines = out.getvalue().splitlines()
     assert lines[0] == f"mirror sync of {demo_upstream.url}: run {SyncRun.objects.get().id}, {PAGE} rows per page"
-    assert any(line.split()[0] == "Specimen" and line.split()[-1] == "2335/2335" for line in lines)
-    assert any(line.split()[:2] == ["Specimen", "2335"] for line in lines)
+    assert any(line.split()[0] == "Specimen" and line.split()[-1] == "2333/2333" for line in lines)
+    assert any(line.split()[:2] == ["Specimen", "2333"] for line in lines)
     assert lines[-1].endswith("rows changed") or lines[-1].endswith("nothing changed")
 
 
@@ -328,11 +342,11 @@ def test_load_demo_after_a_mirror_deletes_none_of_its_rows_and_the_next_mirror_c
     mirror_sync(upstream=demo_upstream.url)
     CellSomaLocation.objects.create(id=78, specimen_id=SPECIMEN, x=1.0)  # as if the mirror had brought it
     call_command("load_demo", verbosity=0, stdout=io.StringIO())
-    # the loader put its rows back (the older tracings the mirror retired among them) and removed none of the mirror's
+    # the loader removed none of the mirror's rows (the older tracings, outside the scope, were never retired)
     assert NeuronReconstruction.objects.filter(superseded=True).count() == 68
     assert CellSomaLocation.objects.filter(id=78).exists()
     report = mirror_sync(upstream=demo_upstream.url)
-    assert (report.changes["NeuronReconstruction"]["retired"], report.changes["CellSomaLocation"]["retired"]) == (68, 1)
+    assert (report.changes["NeuronReconstruction"]["retired"], report.changes["CellSomaLocation"]["retired"]) == (0, 1)
     assert _tables() == upstream
 
 

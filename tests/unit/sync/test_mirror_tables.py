@@ -51,9 +51,31 @@ def test_page_queries_are_ordered_by_allens_primary_key():
     )
     assert table_named("ApiCellTypesSpecimenDetail").query(0, 10).endswith("[order$eq'specimen__id']")
     assert table_named("Specimen.specimen_tags").query(0, 10) == (
-        "model::Specimen,rma::include,specimen_tags,rma::options[num_rows$eq10][start_row$eq0][order$eq'id']"
-        "[only$eq'id']"
+        "model::Specimen,rma::criteria,[is_cell_specimen$eq'true'],products[name$in'Mouse Cell Types','Human Cell "
+        "Types'],rma::include,specimen_tags,rma::options[num_rows$eq10][start_row$eq0][order$eq'id'][only$eq'id']"
     )
+
+
+def test_each_table_is_scoped_to_the_cell_types_rows_or_a_small_vocabulary_taken_whole():
+    whole = {t.rma_model for t in ROW_TABLES if not t.criteria}
+    assert whole == {
+        "Organism",
+        "WellKnownFileType",
+        "NeuronalModelTemplate",
+        "Product",
+        "TransgenicLine",
+        "SpecimenTag",
+        "CellReporter",
+        "Structure",
+        "ApiCellTypesSpecimenDetail",  # Allen's Cell Types view itself
+    }
+    assert table_named("EphysSweep").query(0, 5) == (
+        "model::EphysSweep,rma::criteria,specimen(products[name$in'Mouse Cell Types','Human Cell Types']),"
+        "rma::options[num_rows$eq5][start_row$eq0][order$eq'id']"
+    )
+    assert table_named("Donor").criteria == "specimens(products[name$in'Mouse Cell Types','Human Cell Types'])"
+    assert table_named("WellKnownFile").criteria.startswith("[attachable_type$in'EphysResult',")
+    assert table_named("EphysResult.well_known_files").criteria == table_named("EphysResult").criteria
 
 
 def test_allens_recorded_records_map_onto_our_tables():
