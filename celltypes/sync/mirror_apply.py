@@ -8,8 +8,9 @@ load_demo wrote). A file record whose path or type changed, or that went, loses 
 commits (the fetch-through fetches the new ones when asked).
 A lab's own uploads (rows NOT_ALLENS names: a LabRecording's specimen and its sweeps, and their links) are never
 Allen's: the apply never retires, overwrites or unlinks them (an upstream row with the id of one is an ApplyError).
-The demo loader's ledger is emptied for the tables synced: the mirror owns every row now, so a later load_demo adds
-and overwrites but never deletes mirrored rows. The atlas version goes up when anything changed, so caches refresh.
+The demo loader's ledger keeps only its rows outside the scopes: the mirror owns every row inside them now, so a
+later load_demo adds and overwrites but never deletes mirrored rows. The atlas version goes up when anything
+changed, so caches refresh.
 """
 
 from __future__ import annotations
@@ -117,12 +118,25 @@ def _hold_for_tests() -> None:
 
 
 def _ledger_release() -> None:
-    """The mirror owns every row of the tables it syncs: the demo loader's ledger lists none of them (an entry with
-    no keys, not a missing one, which the loader would read as "all rows are mine")."""
-    tables = [t.model._meta.db_table for t in ROW_TABLES]
-    tables += [link.through._meta.db_table for link in LINK_TABLES if isinstance(link, ManyLink)]
-    LoadedRows.objects.filter(table__in=tables).delete()
-    LoadedRows.objects.bulk_create([LoadedRows(table=table, keys=[]) for table in tables])
+    """The mirror owns every row inside the scopes of the tables it syncs: the demo loader's ledger keeps only the
+    rows it wrote outside them (a demo NWB specimen, an older tracing), which the next load may still delete. An
+    entry with no keys is kept, not dropped (the loader would read a missing one as "all rows are mine")."""
+    ledger = {entry.table: entry.keys for entry in LoadedRows.objects.all()}
+    entries = []
+    for table in ROW_TABLES:
+        name = table.model._meta.db_table
+        held = set(table.model.objects.values_list("pk", flat=True))
+        outside = set(ledger.get(name, [])) & held - set(scoped_rows(table).values_list("pk", flat=True))
+        entries.append(LoadedRows(table=name, keys=sorted(outside)))
+    for link in LINK_TABLES:
+        if isinstance(link, ManyLink):
+            name = link.through._meta.db_table
+            roots = scoped_rows(_root(link)).values("pk")
+            first, second = (f.attname for f in link.through._meta.concrete_fields if not f.primary_key)
+            held = set(link.through.objects.exclude(**{f"{first}__in": roots}).values_list(first, second))
+            entries.append(LoadedRows(table=name, keys=sorted(p for p in ledger.get(name, []) if tuple(p) in held)))
+    LoadedRows.objects.filter(table__in=[entry.table for entry in entries]).delete()
+    LoadedRows.objects.bulk_create(entries)
 
 
 def _staged(run_id: int, name: str) -> list[tuple[int, list[dict]]]:
