@@ -34,6 +34,7 @@ from celltypes.atlas.services.simulations import (
     queue_run_once,
     run_marker,
 )
+from celltypes.atlas.vocabulary import FITTED_RECONSTRUCTION_NOT_HELD
 from celltypes.science import biophys
 
 BIOPHYSICAL_FI_TASK = "atlas.biophysical_fi_curve"
@@ -101,7 +102,7 @@ def biophysical_fi_request(held: HeldModel) -> dict[str, Any]:
         return {"state": "unavailable", "error": f"model {held.id} is not a biophysical model"}
     reason = biophysical_unavailable_reason()
     if reason is None and model_swc_path(held) is None:
-        reason = "the reconstruction this model was fitted on is not held here"
+        reason = FITTED_RECONSTRUCTION_NOT_HELD.format(model_id=held.id)
     if reason:
         return {"state": "unavailable", "error": reason}
     amplitudes = model_fi_amplitudes(held)

@@ -27,6 +27,7 @@ from celltypes.atlas.selectors.models import (
     recorded_sweep_read,
 )
 from celltypes.atlas.services.simulations import GLIF_MAX_STEPS, queue_run_once, run_marker
+from celltypes.atlas.vocabulary import EXPLAINED_VARIANCE_GLIF_ONLY
 from celltypes.science.errors import ScienceError
 from celltypes.science.glif import simulate
 from celltypes.science.glif.explained_variance import ALLEN_SIGMA, spike_indexes, spike_train_explained_variance
@@ -114,7 +115,7 @@ def glif_explained_variance_cached(held: HeldModel) -> Path:
 def glif_explained_variance_request(held: HeldModel) -> dict[str, Any]:
     """The cached measure, the worker's state (queued once), or why it is not computed here."""
     if held.kind != GLIF:
-        return {"state": "unavailable", "error": "Computed here for GLIF models only."}
+        return {"state": "unavailable", "error": f"{EXPLAINED_VARIANCE_GLIF_ONLY}."}
     recording = held_recording_get(specimen_id=held.model.specimen_id)
     try:
         _, numbers = noise_sweeps(recording)

@@ -49,6 +49,7 @@ from celltypes.atlas.selectors.models import (
     model_swc_path,
     recorded_sweep_read,
 )
+from celltypes.atlas.vocabulary import FITTED_RECONSTRUCTION_NOT_HELD
 from celltypes.science import biophys, stimuli
 from celltypes.science.biophys.stimulus import AMPERES_PER_NANOAMPERE, NEURON_BASE_RATE
 from celltypes.science.ephys.downsample import downsample_indexes
@@ -438,7 +439,7 @@ def biophysical_run(held: HeldModel, spec: StimulusSpec, on_progress: Callable[[
         return target
     swc = model_swc_path(held)
     if swc is None:
-        raise RunRequestError(f"the reconstruction model {held.id} was fitted on is not held here")
+        raise RunRequestError(FITTED_RECONSTRUCTION_NOT_HELD.format(model_id=held.id))
     try:
         result = biophys.run_model(
             fit=biophysical_fit_read(held),
@@ -539,7 +540,7 @@ def biophysical_run_request(held: HeldModel, spec: StimulusSpec) -> dict[str, An
     if reason:
         return {"state": "unavailable", "error": reason}
     if model_swc_path(held) is None:
-        return {"state": "unavailable", "error": f"the reconstruction model {held.id} was fitted on is not held here"}
+        return {"state": "unavailable", "error": FITTED_RECONSTRUCTION_NOT_HELD.format(model_id=held.id)}
     path = biophysical_result_path(held.id, biophysical_stimulus(held, spec))
     if path.is_file():
         return biophysical_payload(held, spec, path)

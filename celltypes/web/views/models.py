@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.text import capfirst
 from django.views.decorators.http import require_GET, require_POST
 
 from celltypes.atlas.selectors.cells import cell_get
@@ -44,6 +45,7 @@ from celltypes.atlas.services.model_metrics import (
     noise_sweeps,
 )
 from celltypes.atlas.services.simulations import RunRequestError, StimulusSpec
+from celltypes.atlas.vocabulary import EXPLAINED_VARIANCE_GLIF_ONLY, FITTED_RECONSTRUCTION_NOT_HELD
 from celltypes.science.errors import ScienceError
 from celltypes.sync.model_fetch import (
     ModelFetchRefused,
@@ -96,7 +98,7 @@ def _spec(
 def _explained_variance_here(specimen_id: int, held: HeldModel, recording: HeldRecording) -> dict[str, Any]:
     """What the page shows for the explained variance computed here: the URL to ask, or why it is not."""
     if held.kind != GLIF:
-        return {"note": "Computed here for GLIF models only (a biophysical run of the noise sweeps takes minutes)."}
+        return {"note": f"{EXPLAINED_VARIANCE_GLIF_ONLY} (a biophysical run of the noise sweeps takes minutes)."}
     try:
         name, numbers = noise_sweeps(recording)
     except ExplainedVarianceUnavailable as reason:
@@ -206,7 +208,7 @@ def models_tab(request: HttpRequest, specimen_id: int, models: CellModels) -> di
             )
             context["biophys_unavailable"] = simulations.biophysical_unavailable_reason()
             if model_swc_path(held) is None:
-                context["biophys_unavailable"] = "The reconstruction this model was fitted on is not held here."
+                context["biophys_unavailable"] = capfirst(FITTED_RECONSTRUCTION_NOT_HELD.format(model_id=held.id)) + "."
     except (ScienceError, ValueError, OSError) as error:
         context["parameters_error"] = f"The model's parameter file cannot be read: {error}"
     return context
