@@ -241,11 +241,19 @@ def model_run(request: HttpRequest, specimen_id: int, model_id: int) -> JsonResp
     return JsonResponse(payload)
 
 
+def _held_model_of_cell(specimen_id: int, model_id: int) -> HeldModel | None:
+    """The model when it is this cell's and its parameters are held, else None (the JSON views answer 404)."""
+    held = held_model_get(model_id=model_id)
+    if held is None or held.model.specimen_id != specimen_id or held.parameters_file is None:
+        return None
+    return held
+
+
 @require_GET
 def model_explained_variance(request: HttpRequest, specimen_id: int, model_id: int) -> JsonResponse:
     """Allen's explained variance ratio of a GLIF model computed here (cached), the worker's progress, or why not."""
-    held = held_model_get(model_id=model_id)
-    if held is None or held.model.specimen_id != specimen_id or held.parameters_file is None:
+    held = _held_model_of_cell(specimen_id, model_id)
+    if held is None:
         return JsonResponse({"state": "failed", "error": f"no held model {model_id} of cell {specimen_id}"}, status=404)
     return JsonResponse(glif_explained_variance_request(held))
 
@@ -300,7 +308,7 @@ def missing_models_fetch_status(request: HttpRequest, specimen_id: int) -> HttpR
 @require_GET
 def model_fi_curve(request: HttpRequest, specimen_id: int, model_id: int) -> JsonResponse:
     """A biophysical model's f-I curve: cached, the worker's progress (queued once), or why not."""
-    held = held_model_get(model_id=model_id)
-    if held is None or held.model.specimen_id != specimen_id or held.parameters_file is None:
+    held = _held_model_of_cell(specimen_id, model_id)
+    if held is None:
         return JsonResponse({"state": "failed", "error": f"no held model {model_id} of cell {specimen_id}"}, status=404)
     return JsonResponse(biophysical_fi_request(held))
