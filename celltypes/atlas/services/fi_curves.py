@@ -109,8 +109,6 @@ def biophysical_fi_request(held: HeldModel) -> dict[str, Any]:
     if not amplitudes:
         return {"state": "unavailable", "error": "the cell's sweep table has no positive Long Square amplitude"}
     path = fi_curve_path(held, amplitudes)
-    if path.is_file():
-        return json.loads(path.read_text())
     return queue_run_once(
         path,
         BIOPHYSICAL_FI_TASK,

@@ -122,8 +122,6 @@ def glif_explained_variance_request(held: HeldModel) -> dict[str, Any]:
     except ExplainedVarianceUnavailable as reason:
         return {"state": "unavailable", "error": str(reason)}
     path = explained_variance_path(held, recording, numbers)
-    if path.is_file():
-        return json.loads(path.read_text())
     return queue_run_once(
         path,
         EXPLAINED_VARIANCE_TASK,

@@ -355,8 +355,6 @@ def glif_run_request(held: HeldModel, spec: StimulusSpec, dt: float) -> dict[str
     if steps <= glif_inline_max_steps():
         return glif_run(held, spec, dt) | {"state": "done"}
     path = glif_result_path(held, spec, dt)
-    if path.is_file():
-        return _glif_cached_payload(path)
     return queue_run_once(
         path,
         GLIF_RUN_TASK,
@@ -513,7 +511,10 @@ def queue_run_once(
     stale_after: float,
     done: Callable[[], dict[str, Any]],
 ) -> dict[str, Any]:
-    """Queue ``task_name`` (which writes ``path``) once, or say how far the queued run has got."""
+    """The cached result (``done()``) when ``path`` is written, else queue ``task_name`` (which writes it) once, or
+    say how far the queued run has got."""
+    if path.is_file():
+        return done()
     task_id = _task_id(path, kind)
     state, info = _task_state(task_id)
     if state == "FAILURE":
@@ -542,8 +543,6 @@ def biophysical_run_request(held: HeldModel, spec: StimulusSpec) -> dict[str, An
     if model_swc_path(held) is None:
         return {"state": "unavailable", "error": FITTED_RECONSTRUCTION_NOT_HELD.format(model_id=held.id)}
     path = biophysical_result_path(held.id, biophysical_stimulus(held, spec))
-    if path.is_file():
-        return biophysical_payload(held, spec, path)
     return queue_run_once(
         path,
         BIOPHYSICAL_RUN_TASK,
