@@ -26,7 +26,7 @@ from celltypes.atlas.selectors.models import (
     held_recording_get,
     recorded_sweep_read,
 )
-from celltypes.atlas.services.simulations import GLIF_MAX_STEPS, queue_run_once, run_marker
+from celltypes.atlas.services.simulations import GLIF_MAX_STEPS, json_result_cached, queue_run_once
 from celltypes.atlas.vocabulary import EXPLAINED_VARIANCE_GLIF_ONLY
 from celltypes.science.errors import ScienceError
 from celltypes.science.glif import simulate
@@ -99,17 +99,14 @@ def glif_explained_variance_cached(held: HeldModel) -> Path:
     """The worker's job: compute and cache the measure (a failure is cached too, as its message)."""
     recording = held_recording_get(specimen_id=held.model.specimen_id)
     _, numbers = noise_sweeps(recording)
-    target = explained_variance_path(held, recording, numbers)
-    try:
-        if not target.is_file():
-            try:
-                payload = glif_explained_variance(held)
-            except (ScienceError, LookupError, OSError) as error:
-                payload = {"state": "failed", "error": f"the explained variance cannot be computed: {error}"}
-            filestore.write_atomic(target, [json.dumps(payload).encode()])
-    finally:
-        run_marker(target).unlink(missing_ok=True)
-    return target
+
+    def measure() -> dict[str, Any]:
+        try:
+            return glif_explained_variance(held)
+        except (ScienceError, LookupError, OSError) as error:
+            return {"state": "failed", "error": f"the explained variance cannot be computed: {error}"}
+
+    return json_result_cached(explained_variance_path(held, recording, numbers), measure)
 
 
 def glif_explained_variance_request(held: HeldModel) -> dict[str, Any]:

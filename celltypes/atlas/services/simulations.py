@@ -335,16 +335,20 @@ def glif_task_query(spec: StimulusSpec, dt: float) -> dict[str, str]:
     return spec.query() | {"dt": repr(float(dt))}
 
 
-def glif_run_cached(held: HeldModel, spec: StimulusSpec, dt: float) -> Path:
-    """Run a GLIF model (on the worker) and cache its plot; the cached file's path."""
-    target = glif_result_path(held, spec, dt)
+def json_result_cached(target: Path, compute: Callable[[], dict[str, Any]]) -> Path:
+    """A worker's job: write ``compute()`` to ``target`` as JSON unless it is there, then release the run's marker
+    (queue_run_once's claim) whatever happened; ``target``."""
     try:
         if not target.is_file():
-            payload = glif_run(held, spec, dt)
-            filestore.write_atomic(target, [json.dumps(payload).encode()])
+            filestore.write_atomic(target, [json.dumps(compute()).encode()])
     finally:
         run_marker(target).unlink(missing_ok=True)
     return target
+
+
+def glif_run_cached(held: HeldModel, spec: StimulusSpec, dt: float) -> Path:
+    """Run a GLIF model (on the worker) and cache its plot; the cached file's path."""
+    return json_result_cached(glif_result_path(held, spec, dt), lambda: glif_run(held, spec, dt))
 
 
 def glif_run_request(held: HeldModel, spec: StimulusSpec, dt: float) -> dict[str, Any]:
