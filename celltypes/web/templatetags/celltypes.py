@@ -19,7 +19,7 @@ DASH = "—"
 @register.simple_tag
 def label(name: str) -> str:
     """A label of celltypes/atlas/vocabulary.py by its name, so that a template never writes it a second time."""
-    value = getattr(vocabulary, name) if name.isupper() else None
+    value = getattr(vocabulary, name, None) if name.isupper() else None
     if not isinstance(value, str):
         raise template.TemplateSyntaxError(f"no label {name!r} in celltypes.atlas.vocabulary")
     return value
