@@ -8,13 +8,12 @@ client over the limit is passed on to the view, which answers 429 as it always d
 
 Only 200 answers of GET requests to the endpoints whose viewset says ``response_cacheable`` are kept; `files/`
 says whether the store holds each file now, which no atlas version records, so it is never cached. Bounded by
-total bytes, least recently used answers first out. `CELLTYPES_API_RESPONSE_CACHE=false` turns it off.
+total bytes, least recently used answers first out (celltypes/bounded_cache.py).
+`CELLTYPES_API_RESPONSE_CACHE=false` turns it off.
 """
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -22,6 +21,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 from celltypes.atlas.services.versions import atlas_version_get
+from celltypes.bounded_cache import BoundedCache
 
 MAX_BYTES = 64 * 1024 * 1024
 MAX_ENTRY_BYTES = 4 * 1024 * 1024
@@ -40,44 +40,7 @@ class CachedAnswer:
         return response
 
 
-class BoundedCache:
-    """Thread-safe least-recently-used answers, at most `max_bytes` of bodies in all."""
-
-    def __init__(self, max_bytes: int = MAX_BYTES, max_entry_bytes: int = MAX_ENTRY_BYTES) -> None:
-        self.max_bytes, self.max_entry_bytes = max_bytes, max_entry_bytes
-        self._lock = threading.Lock()
-        self._entries: OrderedDict[tuple, CachedAnswer] = OrderedDict()
-        self._size = 0
-
-    def get(self, key: tuple) -> CachedAnswer | None:
-        with self._lock:
-            entry = self._entries.get(key)
-            if entry is not None:
-                self._entries.move_to_end(key)
-            return entry
-
-    def put(self, key: tuple, answer: CachedAnswer) -> None:
-        if len(answer.body) > self.max_entry_bytes:
-            return
-        with self._lock:
-            if key in self._entries:
-                return
-            self._entries[key] = answer
-            self._size += len(answer.body)
-            while self._size > self.max_bytes and self._entries:
-                _, old = self._entries.popitem(last=False)
-                self._size -= len(old.body)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
-            self._size = 0
-
-    def __len__(self) -> int:
-        return len(self._entries)
-
-
-answers = BoundedCache()
+answers: BoundedCache[CachedAnswer] = BoundedCache(MAX_BYTES, MAX_ENTRY_BYTES, size_of=lambda answer: len(answer.body))
 
 
 def clear() -> None:

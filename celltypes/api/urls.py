@@ -26,5 +26,5 @@ urlpatterns = [
         name="docs",
     ),
     path("api/v1/", include(router.urls)),
-    re_path(r"^api/v1/(?P<rest>.*)$", views.not_found, name="not-found"),
+    re_path(r"^api/v1/(?P<rest>(?s:.*))$", views.not_found, name="not-found"),  # (?s): a newline too
 ]

@@ -232,6 +232,19 @@ COMPARTMENT_COLOURS: tuple[ColourKey, ...] = (
     ColourKey("apical dendrite", COLOURS[APICAL_DENDRITE]),
 )
 
+# --- what a page says of data derived or uploaded here -----------------------------------------------------------
+
+# A lab's own NWB upload (the trace provenance and the thumbnail caption say it in these words).
+LAB_RECORDING_PROVENANCE = "a lab's own recording uploaded here (not Allen's data)"
+# A sweep box of the ephys tab whose QC state no table holds (never a pass or fail that is not held).
+QC_NOT_HELD = "QC not held"
+# Why a biophysical model cannot be run here (the models tab, the f-I curve and the run requests say it alike).
+FITTED_RECONSTRUCTION_NOT_HELD = "the reconstruction model {model_id} was fitted on is not held here"
+# Why a file this copy lacks cannot be fetched (downloads, Allen's images, the SWC, the NWB fetch panel).
+NO_UPSTREAM = "no upstream is configured (CELLTYPES_UPSTREAM) to fetch it from"
+# The explained variance ratio computed here is offered for GLIF models only.
+EXPLAINED_VARIANCE_GLIF_ONLY = "Computed here for GLIF models only"
+
 # --- brain areas -----------------------------------------------------------------------------------------------
 
 # Full names of the mouse brain areas (Allen CCF structure names) that are parents in the cell table: the table

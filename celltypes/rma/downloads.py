@@ -16,6 +16,7 @@ from django.utils.http import content_disposition_header
 
 from celltypes.atlas import choices, filestore
 from celltypes.atlas.models import WellKnownFile
+from celltypes.atlas.vocabulary import NO_UPSTREAM
 from celltypes.science.errors import ScienceError
 from celltypes.sync.client import DeadlinePassed, UpstreamError
 from celltypes.sync.services import (
@@ -68,7 +69,7 @@ def _fetch_from_upstream(wkf: WellKnownFile) -> filestore.StoredFile:
         label += " is not held by this server and"
     client = upstream_client()
     if client is None:
-        raise FileUnavailable(f"{label} no upstream is configured (CELLTYPES_UPSTREAM) to fetch it from")
+        raise FileUnavailable(f"{label} {NO_UPSTREAM}")
     deadline = settings.CELLTYPES_FETCH_DEADLINE
     try:
         return well_known_file_fetch(

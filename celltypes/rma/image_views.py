@@ -26,7 +26,7 @@ from django.views.decorators.http import require_safe
 from celltypes.atlas import filestore
 from celltypes.atlas.selectors.images import image_get
 from celltypes.atlas.selectors.morphology import swc_file_get
-from celltypes.atlas.vocabulary import PREVIEW_FORMATS, PREVIEW_PLANES
+from celltypes.atlas.vocabulary import NO_UPSTREAM, PREVIEW_FORMATS, PREVIEW_PLANES
 from celltypes.rma.renderers import json as json_renderer
 from celltypes.sync.client import UpstreamError
 from celltypes.sync.image_fetch import (
@@ -92,7 +92,7 @@ def _image_download(request: HttpRequest, service: str, image_id: int) -> HttpRe
         client = upstream_client()
         label = f"image {image_id} is not held by this server and"
         if client is None:
-            return _error(f"{label} no upstream is configured (CELLTYPES_UPSTREAM) to fetch it from", 404)
+            return _error(f"{label} {NO_UPSTREAM}", 404)
         deadline = settings.CELLTYPES_FETCH_DEADLINE
         try:
             path = image_fetch(wanted, client, deadline=deadline, lock_wait=settings.CELLTYPES_FETCH_LOCK_WAIT)

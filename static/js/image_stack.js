@@ -41,7 +41,7 @@
         image.width = plane.width * factor;
         image.height = plane.height * factor;
       }
-      image.alt = "Allen's image stack: section " + plane.section_number;
+      image.alt = stack.label + ": section " + plane.section_number;
       position.textContent = "plane " + (index + 1) + " of " + stack.planes.length;
       zoomLevel.textContent = factor + "×";
       sectionNumber.textContent = plane.section_number;

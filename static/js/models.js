@@ -65,32 +65,43 @@
     say(root, text, false);
   }
 
-  function fetchRun(root, polls) {
-    return fetch(root.dataset.runUrl, { headers: { Accept: "application/json" } })
-      .then(function (response) {
-        return response.json();
-      })
-      .then(function (run) {
-        if (run.state === "queued" || run.state === "running") {
-          say(root, "Simulating on the worker… " + Math.round((run.progress || 0) * 100) + " %", false);
-          root.dataset.progress = String(run.progress || 0);
-          if (polls >= MAX_POLLS) throw new Error("the run did not finish in time");
-          return new Promise(function (resolve) {
-            setTimeout(resolve, POLL_MS);
-          }).then(function () {
-            return fetchRun(root, polls + 1);
-          });
-        }
-        if (run.state !== "done") throw new Error(run.error || "the run failed");
-        return run;
-      });
+  // Ask a worker's URL every POLL_MS while it answers {"state": "queued" | "running", "progress"}; resolve with its
+  // {"state": "done", ...} answer, or fail with its error (`failed` when it gives none, `late` after MAX_POLLS).
+  function pollWorker(url, onProgress, late, failed) {
+    function ask(polls) {
+      return fetch(url, { headers: { Accept: "application/json" } })
+        .then(function (response) {
+          return response.json();
+        })
+        .then(function (answer) {
+          if (answer.state === "queued" || answer.state === "running") {
+            onProgress(answer.progress || 0);
+            if (polls >= MAX_POLLS) throw new Error(late);
+            return new Promise(function (resolve) {
+              setTimeout(resolve, POLL_MS);
+            }).then(function () {
+              return ask(polls + 1);
+            });
+          }
+          if (answer.state !== "done") throw new Error(answer.error || failed);
+          return answer;
+        });
+    }
+    return ask(0);
+  }
+
+  function fetchRun(root) {
+    return pollWorker(root.dataset.runUrl, function (progress) {
+      say(root, "Simulating on the worker… " + Math.round(progress * 100) + " %", false);
+      root.dataset.progress = String(progress);
+    }, "the run did not finish in time", "the run failed");
   }
 
   function initRun(root) {
     if (root.dataset.started || root.hasAttribute("data-disabled")) return;
     root.dataset.started = "1";
     say(root, "Simulating…", false);
-    Promise.all([loadPlotly(root.dataset.plotlySrc), fetchRun(root, 0)])
+    Promise.all([loadPlotly(root.dataset.plotlySrc), fetchRun(root)])
       .then(function (both) {
         drawRun(root, both[0], both[1]);
       })
@@ -106,25 +117,11 @@
   }
 
   // A biophysical model's f-I curve comes from the worker: poll its URL (progress) until the curve is cached.
-  function fetchFi(root, url, polls) {
-    return fetch(url, { headers: { Accept: "application/json" } })
-      .then(function (response) {
-        return response.json();
-      })
-      .then(function (fi) {
-        if (fi.state === "queued" || fi.state === "running") {
-          fiStatus(root, "Model f-I curve: simulating on the worker… " + Math.round((fi.progress || 0) * 100) + " %");
-          root.dataset.fiProgress = String(fi.progress || 0);
-          if (polls >= MAX_POLLS) throw new Error("not finished in time");
-          return new Promise(function (resolve) {
-            setTimeout(resolve, POLL_MS);
-          }).then(function () {
-            return fetchFi(root, url, polls + 1);
-          });
-        }
-        if (fi.state !== "done") throw new Error(fi.error || "not computed");
-        return fi;
-      });
+  function fetchFi(root, url) {
+    return pollWorker(url, function (progress) {
+      fiStatus(root, "Model f-I curve: simulating on the worker… " + Math.round(progress * 100) + " %");
+      root.dataset.fiProgress = String(progress);
+    }, "not finished in time", "not computed");
   }
 
   function initFi(root) {
@@ -158,7 +155,7 @@
       Plotly.react(root, data, layout, { responsive: true, displaylogo: false });
       root.setAttribute("data-drawn", "");
       if (!fi.url) return;
-      fetchFi(root, fi.url, 0)
+      fetchFi(root, fi.url)
         .then(function (model) {
           curve(model.points, "model", "#1f5f99");
           Plotly.react(root, data, layout, { responsive: true, displaylogo: false });
@@ -172,30 +169,16 @@
   }
 
   // [data-model-ev]: Allen's explained variance ratio computed here, on the worker (the cell's noise repeats).
-  function fetchEv(cell, polls) {
-    return fetch(cell.dataset.evUrl, { headers: { Accept: "application/json" } })
-      .then(function (response) {
-        return response.json();
-      })
-      .then(function (ev) {
-        if (ev.state === "queued" || ev.state === "running") {
-          cell.textContent = "computing on the worker… " + Math.round((ev.progress || 0) * 100) + " %";
-          if (polls >= MAX_POLLS) throw new Error("not finished in time");
-          return new Promise(function (resolve) {
-            setTimeout(resolve, POLL_MS);
-          }).then(function () {
-            return fetchEv(cell, polls + 1);
-          });
-        }
-        if (ev.state !== "done") throw new Error(ev.error || "not computed");
-        return ev;
-      });
+  function fetchEv(cell) {
+    return pollWorker(cell.dataset.evUrl, function (progress) {
+      cell.textContent = "computing on the worker… " + Math.round(progress * 100) + " %";
+    }, "not finished in time", "not computed");
   }
 
   function initEv(cell) {
     if (cell.dataset.started) return;
     cell.dataset.started = "1";
-    fetchEv(cell, 0)
+    fetchEv(cell)
       .then(function (ev) {
         cell.textContent = ev.ratio.toFixed(3);
         cell.title =

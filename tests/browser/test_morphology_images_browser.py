@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from celltypes.atlas.vocabulary import ALLEN_STACK_LABEL
 from tests.browser.conftest import wait_until
 from tests.support.demo_server import EAGER_CELERY, build_demo_database, demo_env, demo_server
 from tests.support.image_upstream import (
@@ -95,6 +96,7 @@ def test_allens_projections_and_the_image_stack_viewer(page, server, upstream):
     page.click('[data-stack-step="1"]')
     assert stack.locator("[data-stack-position]").inner_text() == "plane 3 of 5"
     assert stack.locator("[data-stack-section]").inner_text() == "102"
+    assert stack.locator("[data-stack-image]").get_attribute("alt") == f"{ALLEN_STACK_LABEL}: section 102"
     wait_until(page, f"{image}.src.endsWith('/api/v2/section_image_download/{PLANES[2]}?downsample=1')")
     wait_until(page, loaded("[data-stack-image]", WIDTH))
 

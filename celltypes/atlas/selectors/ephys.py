@@ -21,7 +21,7 @@ from django.db.models import QuerySet
 from celltypes.atlas import choices, filestore
 from celltypes.atlas.bundled import DEMO_DIR, STIMULUS_ONTOLOGY
 from celltypes.atlas.models import EphysFeature, EphysSweep, HeldTraceWindow, LabRecording, WellKnownFile
-from celltypes.atlas.vocabulary import LONG_SQUARE, VOLTAGE_CLAMP_UNITS
+from celltypes.atlas.vocabulary import LAB_RECORDING_PROVENANCE, LONG_SQUARE, VOLTAGE_CLAMP_UNITS
 from celltypes.science.ephys.downsample import DEFAULT_POINTS
 from celltypes.science.ephys.npz_sweeps import NpzSweep, read_npz_sweep
 from celltypes.science.ephys.nwb_sweeps import ClampArrays, clamp_arrays
@@ -262,7 +262,7 @@ def _nwb_trace(ephys: CellEphys, sweep_number: int) -> HeldTrace:
         log.warning("NWB file %s, sweep %s unreadable: %s", path, sweep_number, exc)
         raise SweepNotHeld(f"sweep {sweep_number} of {name} cannot be read: {exc}") from exc
     if ephys.lab_file_held:
-        provenance = f"Sweep {sweep_number} of {name}, a lab's own recording uploaded here (not Allen's data)."
+        provenance = f"Sweep {sweep_number} of {name}, {LAB_RECORDING_PROVENANCE}."
     else:
         provenance = f"Sweep {sweep_number} of {name}, the whole sweep as the NWB file holds it."
     rate = current.sampling_rate if current is not None else voltage[2]

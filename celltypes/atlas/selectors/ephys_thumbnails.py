@@ -22,6 +22,7 @@ from celltypes.atlas.selectors.ephys import CellEphys, cell_ephys_get, held_wind
 from celltypes.atlas.selectors.morphology import PreviewState, PreviewStatus, is_held
 from celltypes.atlas.vocabulary import (
     EPHYS_THUMBNAIL_MAX_LONG_SQUARES,
+    LAB_RECORDING_PROVENANCE,
     LONG_SQUARE,
     SHORT_SQUARE,
     VOLTAGE_CLAMP_UNITS,
@@ -129,7 +130,7 @@ def _source(ephys: CellEphys, windows: list[HeldTraceWindow]) -> tuple[str, str]
     """(caption words, identity) of the held samples."""
     if ephys.lab_file_held:
         lab = ephys.lab_recording
-        return f"{lab.file_name}, a lab's own recording uploaded here (not Allen's data)", lab.sha256
+        return f"{lab.file_name}, {LAB_RECORDING_PROVENANCE}", lab.sha256
     if windows:
         w = windows[0]
         span = f"{1e3 * w.window_start:.0f}-{1e3 * w.window_end:.0f} ms"

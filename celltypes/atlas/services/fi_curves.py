@@ -31,9 +31,10 @@ from celltypes.atlas.services.simulations import (
     StimulusSpec,
     biophysical_run,
     biophysical_unavailable_reason,
+    json_result_cached,
     queue_run_once,
-    run_marker,
 )
+from celltypes.atlas.vocabulary import FITTED_RECONSTRUCTION_NOT_HELD
 from celltypes.science import biophys
 
 BIOPHYSICAL_FI_TASK = "atlas.biophysical_fi_curve"
@@ -74,25 +75,22 @@ def fi_curve_path(held: HeldModel, amplitudes: list[float]) -> Path:
 def biophysical_fi_curve(held: HeldModel, on_progress: Callable[[float], None] | None = None) -> Path:
     """Run the model on each step (the worker's job) and cache the curve: [[pA, Hz], ...]; its path."""
     amplitudes = model_fi_amplitudes(held)
-    target = fi_curve_path(held, amplitudes)
-    try:
-        if not target.is_file():
-            points, wall = [], 0.0
-            for index, amplitude in enumerate(amplitudes):
 
-                def step_progress(fraction: float, index: int = index) -> None:
-                    if on_progress is not None:
-                        on_progress((index + fraction) / len(amplitudes))
+    def curve() -> dict[str, Any]:
+        points, wall = [], 0.0
+        for index, amplitude in enumerate(amplitudes):
 
-                with np.load(biophysical_run(held, fi_step(amplitude), on_progress=step_progress)) as run:
-                    spikes, wall = run["spike_times"], wall + float(run["wall_seconds"])
-                inside = (spikes >= STEP_START_S) & (spikes < STEP_START_S + STEP_SECONDS)
-                points.append([amplitude, int(inside.sum()) / STEP_SECONDS])
-            payload = {"state": "done", "points": points, "step_seconds": STEP_SECONDS, "wall_seconds": round(wall, 1)}
-            filestore.write_atomic(target, [json.dumps(payload).encode()])
-    finally:
-        run_marker(target).unlink(missing_ok=True)
-    return target
+            def step_progress(fraction: float, index: int = index) -> None:
+                if on_progress is not None:
+                    on_progress((index + fraction) / len(amplitudes))
+
+            with np.load(biophysical_run(held, fi_step(amplitude), on_progress=step_progress)) as run:
+                spikes, wall = run["spike_times"], wall + float(run["wall_seconds"])
+            inside = (spikes >= STEP_START_S) & (spikes < STEP_START_S + STEP_SECONDS)
+            points.append([amplitude, int(inside.sum()) / STEP_SECONDS])
+        return {"state": "done", "points": points, "step_seconds": STEP_SECONDS, "wall_seconds": round(wall, 1)}
+
+    return json_result_cached(fi_curve_path(held, amplitudes), curve)
 
 
 def biophysical_fi_request(held: HeldModel) -> dict[str, Any]:
@@ -101,15 +99,13 @@ def biophysical_fi_request(held: HeldModel) -> dict[str, Any]:
         return {"state": "unavailable", "error": f"model {held.id} is not a biophysical model"}
     reason = biophysical_unavailable_reason()
     if reason is None and model_swc_path(held) is None:
-        reason = "the reconstruction this model was fitted on is not held here"
+        reason = FITTED_RECONSTRUCTION_NOT_HELD.format(model_id=held.id)
     if reason:
         return {"state": "unavailable", "error": reason}
     amplitudes = model_fi_amplitudes(held)
     if not amplitudes:
         return {"state": "unavailable", "error": "the cell's sweep table has no positive Long Square amplitude"}
     path = fi_curve_path(held, amplitudes)
-    if path.is_file():
-        return json.loads(path.read_text())
     return queue_run_once(
         path,
         BIOPHYSICAL_FI_TASK,

@@ -26,7 +26,8 @@ from celltypes.atlas.selectors.models import (
     held_recording_get,
     recorded_sweep_read,
 )
-from celltypes.atlas.services.simulations import GLIF_MAX_STEPS, queue_run_once, run_marker
+from celltypes.atlas.services.simulations import GLIF_MAX_STEPS, json_result_cached, queue_run_once
+from celltypes.atlas.vocabulary import EXPLAINED_VARIANCE_GLIF_ONLY
 from celltypes.science.errors import ScienceError
 from celltypes.science.glif import simulate
 from celltypes.science.glif.explained_variance import ALLEN_SIGMA, spike_indexes, spike_train_explained_variance
@@ -98,31 +99,26 @@ def glif_explained_variance_cached(held: HeldModel) -> Path:
     """The worker's job: compute and cache the measure (a failure is cached too, as its message)."""
     recording = held_recording_get(specimen_id=held.model.specimen_id)
     _, numbers = noise_sweeps(recording)
-    target = explained_variance_path(held, recording, numbers)
-    try:
-        if not target.is_file():
-            try:
-                payload = glif_explained_variance(held)
-            except (ScienceError, LookupError, OSError) as error:
-                payload = {"state": "failed", "error": f"the explained variance cannot be computed: {error}"}
-            filestore.write_atomic(target, [json.dumps(payload).encode()])
-    finally:
-        run_marker(target).unlink(missing_ok=True)
-    return target
+
+    def measure() -> dict[str, Any]:
+        try:
+            return glif_explained_variance(held)
+        except (ScienceError, LookupError, OSError) as error:
+            return {"state": "failed", "error": f"the explained variance cannot be computed: {error}"}
+
+    return json_result_cached(explained_variance_path(held, recording, numbers), measure)
 
 
 def glif_explained_variance_request(held: HeldModel) -> dict[str, Any]:
     """The cached measure, the worker's state (queued once), or why it is not computed here."""
     if held.kind != GLIF:
-        return {"state": "unavailable", "error": "Computed here for GLIF models only."}
+        return {"state": "unavailable", "error": f"{EXPLAINED_VARIANCE_GLIF_ONLY}."}
     recording = held_recording_get(specimen_id=held.model.specimen_id)
     try:
         _, numbers = noise_sweeps(recording)
     except ExplainedVarianceUnavailable as reason:
         return {"state": "unavailable", "error": str(reason)}
     path = explained_variance_path(held, recording, numbers)
-    if path.is_file():
-        return json.loads(path.read_text())
     return queue_run_once(
         path,
         EXPLAINED_VARIANCE_TASK,

@@ -49,6 +49,7 @@ from celltypes.atlas.selectors.models import (
     model_swc_path,
     recorded_sweep_read,
 )
+from celltypes.atlas.vocabulary import FITTED_RECONSTRUCTION_NOT_HELD
 from celltypes.science import biophys, stimuli
 from celltypes.science.biophys.stimulus import AMPERES_PER_NANOAMPERE, NEURON_BASE_RATE
 from celltypes.science.ephys.downsample import downsample_indexes
@@ -334,16 +335,20 @@ def glif_task_query(spec: StimulusSpec, dt: float) -> dict[str, str]:
     return spec.query() | {"dt": repr(float(dt))}
 
 
-def glif_run_cached(held: HeldModel, spec: StimulusSpec, dt: float) -> Path:
-    """Run a GLIF model (on the worker) and cache its plot; the cached file's path."""
-    target = glif_result_path(held, spec, dt)
+def json_result_cached(target: Path, compute: Callable[[], dict[str, Any]]) -> Path:
+    """A worker's job: write ``compute()`` to ``target`` as JSON unless it is there, then release the run's marker
+    (queue_run_once's claim) whatever happened; ``target``."""
     try:
         if not target.is_file():
-            payload = glif_run(held, spec, dt)
-            filestore.write_atomic(target, [json.dumps(payload).encode()])
+            filestore.write_atomic(target, [json.dumps(compute()).encode()])
     finally:
         run_marker(target).unlink(missing_ok=True)
     return target
+
+
+def glif_run_cached(held: HeldModel, spec: StimulusSpec, dt: float) -> Path:
+    """Run a GLIF model (on the worker) and cache its plot; the cached file's path."""
+    return json_result_cached(glif_result_path(held, spec, dt), lambda: glif_run(held, spec, dt))
 
 
 def glif_run_request(held: HeldModel, spec: StimulusSpec, dt: float) -> dict[str, Any]:
@@ -354,8 +359,6 @@ def glif_run_request(held: HeldModel, spec: StimulusSpec, dt: float) -> dict[str
     if steps <= glif_inline_max_steps():
         return glif_run(held, spec, dt) | {"state": "done"}
     path = glif_result_path(held, spec, dt)
-    if path.is_file():
-        return _glif_cached_payload(path)
     return queue_run_once(
         path,
         GLIF_RUN_TASK,
@@ -438,7 +441,7 @@ def biophysical_run(held: HeldModel, spec: StimulusSpec, on_progress: Callable[[
         return target
     swc = model_swc_path(held)
     if swc is None:
-        raise RunRequestError(f"the reconstruction model {held.id} was fitted on is not held here")
+        raise RunRequestError(FITTED_RECONSTRUCTION_NOT_HELD.format(model_id=held.id))
     try:
         result = biophys.run_model(
             fit=biophysical_fit_read(held),
@@ -512,7 +515,10 @@ def queue_run_once(
     stale_after: float,
     done: Callable[[], dict[str, Any]],
 ) -> dict[str, Any]:
-    """Queue ``task_name`` (which writes ``path``) once, or say how far the queued run has got."""
+    """The cached result (``done()``) when ``path`` is written, else queue ``task_name`` (which writes it) once, or
+    say how far the queued run has got."""
+    if path.is_file():
+        return done()
     task_id = _task_id(path, kind)
     state, info = _task_state(task_id)
     if state == "FAILURE":
@@ -539,10 +545,8 @@ def biophysical_run_request(held: HeldModel, spec: StimulusSpec) -> dict[str, An
     if reason:
         return {"state": "unavailable", "error": reason}
     if model_swc_path(held) is None:
-        return {"state": "unavailable", "error": f"the reconstruction model {held.id} was fitted on is not held here"}
+        return {"state": "unavailable", "error": FITTED_RECONSTRUCTION_NOT_HELD.format(model_id=held.id)}
     path = biophysical_result_path(held.id, biophysical_stimulus(held, spec))
-    if path.is_file():
-        return biophysical_payload(held, spec, path)
     return queue_run_once(
         path,
         BIOPHYSICAL_RUN_TASK,

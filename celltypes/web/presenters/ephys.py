@@ -16,6 +16,7 @@ from celltypes.atlas.vocabulary import (
     EPHYS_FEATURE_LABELS,
     EPHYS_SOURCE_SWEEPS,
     OTHER_STIMULI,
+    QC_NOT_HELD,
     STIMULUS_GROUPS,
     STIMULUS_UNITS,
     VOLTAGE_CLAMP_UNITS,
@@ -27,8 +28,6 @@ from celltypes.science.values import finite_or_none
 from celltypes.web.presenters.cells import FeatureValue, ephys_feature_rows
 
 # --- the electrophysiology tab -----------------------------------------------------------------------------------
-
-QC_NOT_HELD = "QC not held"
 
 
 @dataclass(frozen=True)

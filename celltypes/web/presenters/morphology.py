@@ -91,6 +91,7 @@ class ImageStack:
     @property
     def script_data(self) -> dict[str, Any]:
         return {
+            "label": self.label,
             "zooms": list(self.zooms),
             "planes": [
                 {

@@ -16,6 +16,15 @@ register = template.Library()
 DASH = "—"
 
 
+@register.simple_tag
+def label(name: str) -> str:
+    """A label of celltypes/atlas/vocabulary.py by its name, so that a template never writes it a second time."""
+    value = getattr(vocabulary, name, None) if name.isupper() else None
+    if not isinstance(value, str):
+        raise template.TemplateSyntaxError(f"no label {name!r} in celltypes.atlas.vocabulary")
+    return value
+
+
 @register.filter
 def attr(obj: Any, name: str) -> Any:
     """`{{ cell|attr:column.field }}`: a field chosen by a variable."""

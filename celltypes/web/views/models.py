@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.text import capfirst
 from django.views.decorators.http import require_GET, require_POST
 
 from celltypes.atlas.selectors.cells import cell_get
@@ -44,6 +45,7 @@ from celltypes.atlas.services.model_metrics import (
     noise_sweeps,
 )
 from celltypes.atlas.services.simulations import RunRequestError, StimulusSpec
+from celltypes.atlas.vocabulary import EXPLAINED_VARIANCE_GLIF_ONLY, FITTED_RECONSTRUCTION_NOT_HELD
 from celltypes.science.errors import ScienceError
 from celltypes.sync.model_fetch import (
     ModelFetchRefused,
@@ -96,7 +98,7 @@ def _spec(
 def _explained_variance_here(specimen_id: int, held: HeldModel, recording: HeldRecording) -> dict[str, Any]:
     """What the page shows for the explained variance computed here: the URL to ask, or why it is not."""
     if held.kind != GLIF:
-        return {"note": "Computed here for GLIF models only (a biophysical run of the noise sweeps takes minutes)."}
+        return {"note": f"{EXPLAINED_VARIANCE_GLIF_ONLY} (a biophysical run of the noise sweeps takes minutes)."}
     try:
         name, numbers = noise_sweeps(recording)
     except ExplainedVarianceUnavailable as reason:
@@ -206,7 +208,7 @@ def models_tab(request: HttpRequest, specimen_id: int, models: CellModels) -> di
             )
             context["biophys_unavailable"] = simulations.biophysical_unavailable_reason()
             if model_swc_path(held) is None:
-                context["biophys_unavailable"] = "The reconstruction this model was fitted on is not held here."
+                context["biophys_unavailable"] = capfirst(FITTED_RECONSTRUCTION_NOT_HELD.format(model_id=held.id)) + "."
     except (ScienceError, ValueError, OSError) as error:
         context["parameters_error"] = f"The model's parameter file cannot be read: {error}"
     return context
@@ -239,11 +241,19 @@ def model_run(request: HttpRequest, specimen_id: int, model_id: int) -> JsonResp
     return JsonResponse(payload)
 
 
+def _held_model_of_cell(specimen_id: int, model_id: int) -> HeldModel | None:
+    """The model when it is this cell's and its parameters are held, else None (the JSON views answer 404)."""
+    held = held_model_get(model_id=model_id)
+    if held is None or held.model.specimen_id != specimen_id or held.parameters_file is None:
+        return None
+    return held
+
+
 @require_GET
 def model_explained_variance(request: HttpRequest, specimen_id: int, model_id: int) -> JsonResponse:
     """Allen's explained variance ratio of a GLIF model computed here (cached), the worker's progress, or why not."""
-    held = held_model_get(model_id=model_id)
-    if held is None or held.model.specimen_id != specimen_id or held.parameters_file is None:
+    held = _held_model_of_cell(specimen_id, model_id)
+    if held is None:
         return JsonResponse({"state": "failed", "error": f"no held model {model_id} of cell {specimen_id}"}, status=404)
     return JsonResponse(glif_explained_variance_request(held))
 
@@ -298,7 +308,7 @@ def missing_models_fetch_status(request: HttpRequest, specimen_id: int) -> HttpR
 @require_GET
 def model_fi_curve(request: HttpRequest, specimen_id: int, model_id: int) -> JsonResponse:
     """A biophysical model's f-I curve: cached, the worker's progress (queued once), or why not."""
-    held = held_model_get(model_id=model_id)
-    if held is None or held.model.specimen_id != specimen_id or held.parameters_file is None:
+    held = _held_model_of_cell(specimen_id, model_id)
+    if held is None:
         return JsonResponse({"state": "failed", "error": f"no held model {model_id} of cell {specimen_id}"}, status=404)
     return JsonResponse(biophysical_fi_request(held))

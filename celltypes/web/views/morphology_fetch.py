@@ -13,6 +13,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from celltypes.atlas.selectors.cells import cell_get
+from celltypes.atlas.vocabulary import NO_UPSTREAM
 from celltypes.web.presenters.morphology import MAX_FETCH_POLLS
 from celltypes.web.views.cells import morphology_context
 
@@ -42,7 +43,7 @@ def swc_fetch(request: HttpRequest, specimen_id: int) -> HttpResponse:
     swc_fetch = morphology_context(cell, fetch=True, again=True)["swc_fetch"]
     if swc_fetch is not None and swc_fetch.state == "offline":
         return HttpResponse(
-            "The SWC file cannot be fetched: no upstream is configured (CELLTYPES_UPSTREAM) to fetch it from.",
+            f"The SWC file cannot be fetched: {NO_UPSTREAM}.",
             status=409,
             content_type="text/plain",
         )

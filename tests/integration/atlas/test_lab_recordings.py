@@ -5,6 +5,7 @@ synthetic cell. It is drawn on its page, marked as a lab upload, and never reach
 from __future__ import annotations
 
 import json
+from html import unescape
 from pathlib import Path
 
 import pytest
@@ -46,8 +47,9 @@ def test_import_makes_a_specimen_with_its_sweeps_and_computed_spike_counts(impor
 
 def test_its_page_draws_the_sweeps_marked_as_a_lab_upload(client, imported):
     specimen = imported.specimen_id
-    html = client.get(f"/cell/{specimen}/ephys/").content.decode()
-    assert html.count("data-lab-upload") == 2 and "a lab's own recording, uploaded here: not Allen's data" in html
+    html = unescape(client.get(f"/cell/{specimen}/ephys/").content.decode())
+    assert html.count("data-lab-upload") == 2 and "a lab's own recording uploaded here (not Allen's data)" in html
+    assert "A lab's own recording uploaded here (not Allen's data) on " in html  # the tab's provenance line
     assert "13 spikes (computed)" in html and "data-no-recording" not in html
     body = client.get(f"/cell/{specimen}/ephys/sweep/3.json").json()
     assert body["clamp"] == "current" and body["samples"] == 72_500 and len(body["spikes"]) == 13

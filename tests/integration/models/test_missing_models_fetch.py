@@ -16,12 +16,18 @@ PARTLY_HELD_CELL = 485574832
 
 @pytest.fixture
 def model_not_held(settings):
-    """Cell 386049446 as a copy that has not fetched its model yet (the row is removed for this test)."""
+    """Cell 386049446 as a copy that has not fetched its model yet (the row is removed for this test). The files the
+    fetch writes into the shared test store (the stub's stand-in SWC of reconstruction 491459171 among them) are
+    removed afterwards: the database rolls back, the store does not, and a later test would find them held."""
     from celltypes.atlas import filestore
 
+    held = filestore.data_dir() / "well_known_files"
+    before = set(held.iterdir()) if held.exists() else set()
     NeuronalModel.objects.filter(pk=MODEL).delete()
     yield
     filestore.derived_path("model_fetch", f"{CELL}.json").unlink(missing_ok=True)
+    for path in set(held.iterdir()) - before if held.exists() else ():
+        path.unlink()
 
 
 def test_offline_the_missing_models_are_listed_and_the_page_says_they_cannot_be_fetched(client, settings):

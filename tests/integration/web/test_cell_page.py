@@ -178,11 +178,13 @@ def test_404_page_renders_for_any_unknown_url(client):
     assert b'action="/cells/"' in response.content
 
 
-# The overview's sixth: whether a recording is held (its trace thumbnail is asked for, else "no recording held");
-# the ephys tab's tenth: whether the specimen is a lab's own upload; the morphology tab's 10th and 11th: Allen's
-# images of the cell (projections, stack); models/: + the cell's NWB record (is its recording held?) and the chosen
-# model's NeuronalModelRun metrics.
-@pytest.mark.parametrize(("suffix", "budget"), [("", 6), ("ephys/", 10), ("morphology/", 11), ("models/", 10)])
+# Five for the cell (its detail row, specimen, tags, soma location, donor lines) and then: the overview's sixth,
+# whether a recording is held (its trace thumbnail is asked for, else "no recording held"); the ephys tab's sweeps,
+# files, features, held windows and whether the specimen is a lab's own upload; the morphology tab's
+# reconstructions, their files, the computed features and Allen's images of the cell (projections, stack);
+# models/: the models, their files, the recorded sweeps, the cell's NWB record (is its recording held?) and the
+# chosen model's NeuronalModelRun metrics. Each budget is the count measured, so one more query fails the test.
+@pytest.mark.parametrize(("suffix", "budget"), [("", 6), ("ephys/", 10), ("morphology/", 10), ("models/", 10)])
 def test_cell_pages_take_a_fixed_number_of_queries(client, django_assert_max_num_queries, suffix, budget):
     client.get(f"/cell/{MODELLED_CELL}/{suffix}")  # the morphology tab computes missing features once, then reads
     with django_assert_max_num_queries(budget):

@@ -62,7 +62,7 @@ def test_the_image_stack_viewer_lists_the_planes_in_section_order(client):
         "width": 320,
         "height": 240,
     }
-    assert data["zooms"] == [1, 2, 4]
+    assert data["zooms"] == [1, 2, 4] and data["label"] == ALLEN_STACK_LABEL  # the viewer's alt text names it so
     # Without JavaScript: the first plane, and a link to every plane.
     assert f'src="/api/v2/section_image_download/{planes[1].id}?downsample=2" width="320" height="240"' in html
     assert html.count('<li><a href="/api/v2/section_image_download/') == 3
