@@ -18,6 +18,7 @@ from celery import current_app
 
 from celltypes.atlas import choices, filestore
 from celltypes.atlas.models import WellKnownFile
+from celltypes.atlas.vocabulary import NO_UPSTREAM
 from celltypes.sync.client import UpstreamError
 from celltypes.sync.services import SyncError, upstream_client, well_known_file_fetch
 
@@ -76,7 +77,7 @@ def nwb_fetch_request(*, file_id: int) -> FetchProgress:
     if filestore.has_well_known_file(file_id):
         return nwb_fetch_progress_get(file_id=file_id)
     if upstream_client() is None:
-        raise FetchRefused("no upstream is configured (CELLTYPES_UPSTREAM) to fetch it from")
+        raise FetchRefused(NO_UPSTREAM)
     marker = _marker_path(file_id)
     marker.parent.mkdir(parents=True, exist_ok=True)
     if not filestore.claim_marker(marker, stale_after=FETCH_LOCK_SECONDS):
