@@ -10,7 +10,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import viewsets
 from rest_framework.decorators import action, api_view
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -20,6 +20,7 @@ from celltypes.api.renderers import FastJSONRenderer
 from celltypes.atlas.models import EphysFeature, EphysSweep, NeuronReconstruction, WellKnownFile
 from celltypes.atlas.selectors import ephys, files, models, morphology, search
 
+COMMON_PARAMETERS = ("format", "fields")  # every operation takes them (celltypes/api/schema.py documents them)
 ID_PATTERN = r"[0-9]{1,18}"  # fits a 64-bit id column; longer ids are 404 rather than a database overflow
 
 
@@ -46,6 +47,24 @@ class ReadOnlyApiViewSet(viewsets.ReadOnlyModelViewSet):
     id_filters: dict[str, str] = {}
     ordering_fields: dict[str, str] = {"id": "id"}
     default_ordering = "id"
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        unknown = sorted(set(request.query_params) - self.known_parameters())
+        if unknown:  # a misspelt filter must not answer the whole table as if it had been applied
+            known = ", ".join(sorted(self.known_parameters()))
+            raise ValidationError({name: f"Not a parameter of this endpoint; it takes: {known}." for name in unknown})
+
+    def known_parameters(self) -> set[str]:
+        """The query parameters this endpoint documents: its filters, ordering and paging, plus format and fields."""
+        names = set(COMMON_PARAMETERS)
+        if self.detail:
+            return names
+        for backend in self.filter_backends:
+            names.update(parameter["name"] for parameter in backend().get_schema_operation_parameters(self))
+        if self.paginator is not None:
+            names.update(parameter["name"] for parameter in self.paginator.get_schema_operation_parameters(self))
+        return names
 
 
 class CellViewSet(ReadOnlyApiViewSet):

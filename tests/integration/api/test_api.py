@@ -264,3 +264,30 @@ def test_cells_take_the_search_pages_numeric_ranges(client):
     assert sorted(row["specimen__id"] for row in rows) == sorted(expected.values_list("specimen_id", flat=True))
     assert 0 < len(rows) < 413
     assert client.get("/api/v1/cells/?ri_min=300&ri_max=100").status_code == 400
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/v1/cells/?donor__species=Mus%20musculus",  # a misspelt facet: before, all 2,333 cells answered
+        "/api/v1/sweeps/?specimen=509881736",
+        "/api/v1/cells/facets/?spceies=mouse",
+        "/api/v1/cells/313860745/?page_size=2",
+    ],
+)
+def test_an_unknown_query_parameter_is_a_400_naming_it_not_the_whole_table(client, url):
+    response = client.get(url)
+    assert response.status_code == 400
+    name = url.split("?")[1].split("=")[0]
+    assert name in response.json()
+    assert "Not a parameter of this endpoint" in str(response.json()[name])
+
+
+def test_documented_parameters_are_all_still_taken(client):
+    for url in (
+        "/api/v1/cells/?species=mouse&q=pvalb&ri_min=100&ri_max=300&ordering=-ri&page_size=5&fields=specimen__id",
+        "/api/v1/cells/facets/?species=human",
+        "/api/v1/sweeps/?specimen_id=509881736&format=csv",
+        "/api/v1/cells/313860745/?fields=specimen__id&format=json",
+    ):
+        assert client.get(url).status_code == 200, url
