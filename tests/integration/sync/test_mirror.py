@@ -7,6 +7,7 @@ import io
 import pytest
 from django.core.management import CommandError, call_command
 from django.test import Client
+from django.utils.html import escape
 
 from celltypes.atlas import filestore
 from celltypes.atlas.models import (
@@ -24,6 +25,7 @@ from celltypes.atlas.models import (
     WellKnownFile,
 )
 from celltypes.atlas.services.loaded_rows import rows_delete
+from celltypes.atlas.vocabulary import LAB_RECORDING_PROVENANCE
 from celltypes.sync import mirror_apply
 from celltypes.sync.mirror import MirrorBusy, MirrorError, mirror_sync, run_lock
 from celltypes.sync.mirror_tables import (
@@ -168,7 +170,7 @@ def test_a_mirror_never_retires_nor_overwrites_a_labs_own_upload(demo_upstream, 
     assert list(EphysSweep.objects.filter(specimen_id=lab.specimen_id).order_by("id").values()) == sweeps
     assert filestore.sha256_of(filestore.lab_recording_path(lab.specimen_id)) == lab.sha256
     page = client.get(f"/cell/{lab.specimen_id}/ephys/")
-    assert page.status_code == 200 and "a lab's own recording, uploaded here: not Allen's data" in page.content.decode()
+    assert page.status_code == 200 and escape(LAB_RECORDING_PROVENANCE) in page.content.decode()
     assert client.get(f"/cell/{lab.specimen_id}/ephys/sweep/{sweeps[-1]['sweep_number']}.json").status_code == 200
     # an upstream row with a lab upload's id is refused, naming it; nothing is changed
     pages = next(q for q in demo_upstream.queries if q.startswith("model::EphysSweep,"))
