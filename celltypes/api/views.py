@@ -53,7 +53,7 @@ class ReadOnlyApiViewSet(viewsets.ReadOnlyModelViewSet):
         unknown = sorted(set(request.query_params) - self.known_parameters())
         if unknown:  # a misspelt filter must not answer the whole table as if it had been applied
             known = ", ".join(sorted(self.known_parameters()))
-            raise ValidationError({name: f"Not a parameter of this endpoint; it takes: {known}." for name in unknown})
+            raise ValidationError(dict.fromkeys(unknown, f"Not a parameter of this endpoint; it takes: {known}."))
 
     def known_parameters(self) -> set[str]:
         """The query parameters this endpoint documents: its filters, ordering and paging, plus format and fields."""
