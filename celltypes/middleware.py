@@ -1,4 +1,5 @@
 import functools
+import json
 import logging
 import re
 
@@ -6,6 +7,8 @@ from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpResponse
 from django.urls import reverse
+
+from celltypes.rma.renderers.json import error as rma_error
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +26,34 @@ class CollapseLeadingSlashesMiddleware:
             request.path_info = _LEADING_SLASHES.sub("/", request.path_info)
             request.path = _LEADING_SLASHES.sub("/", request.path)
         return self.get_response(request)
+
+
+NUL_REFUSED = "a NUL byte (%00) is not allowed in a URL or its parameters"
+
+
+class RefuseNulBytesMiddleware:
+    """A NUL byte in the path or a query parameter is a 400 in the answering API's own error shape. No value we
+    serve holds one, and PostgreSQL refuses it in a text comparison (which would otherwise be a 500)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if "\x00" in request.path or any(
+            "\x00" in key or any("\x00" in value for value in values) for key, values in request.GET.lists()
+        ):
+            return _nul_refused(request.path)
+        return self.get_response(request)
+
+
+def _nul_refused(path: str) -> HttpResponse:
+    if path.startswith(("/api/v2/", "/neuronal_model/")):
+        return HttpResponse(rma_error(NUL_REFUSED), status=400, content_type="application/json")
+    if path.startswith("/api/v1/"):
+        return HttpResponse(json.dumps({"detail": NUL_REFUSED}), status=400, content_type="application/json")
+    return HttpResponse(
+        NUL_REFUSED[0].upper() + NUL_REFUSED[1:] + ".", status=400, content_type="text/plain; charset=utf-8"
+    )
 
 
 def allows_webgl_plots(view):

@@ -107,6 +107,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "celltypes.middleware.CollapseLeadingSlashesMiddleware",
+    "celltypes.middleware.RefuseNulBytesMiddleware",
     "celltypes.api.cors.ReadOnlyCorsMiddleware",
     "celltypes.api.response_cache.ApiResponseCacheMiddleware",
     "django.middleware.security.SecurityMiddleware",

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from django.db.models import BigIntegerField, CharField, Value
+from django.db.models.functions import Cast
 
 from celltypes.atlas import choices, filestore
 from celltypes.atlas.models import HeldTraceWindow, LabRecording, WellKnownFile
@@ -193,7 +194,8 @@ def specimens_with_recording(specimen_ids: Iterable[int]) -> set[int]:
     ids = list(specimen_ids)
     if not ids:
         return set()
-    none_id, none_text = Value(None, output_field=BigIntegerField()), Value(None, output_field=CharField())
+    # Typed NULLs (CAST): PostgreSQL types a bare NULL of a UNION's first branch as text.
+    none_id, none_text = Cast(Value(None), BigIntegerField()), Cast(Value(None), CharField())
     rows = (
         HeldTraceWindow.objects.filter(specimen_id__in=ids)
         .order_by()
