@@ -29,31 +29,29 @@ class CollapseLeadingSlashesMiddleware:
 
 
 NUL_REFUSED = "a NUL byte (%00) is not allowed in a URL or its parameters"
+NUL_CHECKED_PATHS = ("/api/", "/neuronal_model/")  # the pages clean NUL bytes out of their parameters themselves
 
 
 class RefuseNulBytesMiddleware:
-    """A NUL byte in the path or a query parameter is a 400 in the answering API's own error shape. No value we
+    """In the APIs, a NUL byte in the path or a query parameter is a 400 in that API's own error shape. No value we
     serve holds one, and PostgreSQL refuses it in a text comparison (which would otherwise be a 500)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        if "\x00" in request.path or any(
-            "\x00" in key or any("\x00" in value for value in values) for key, values in request.GET.lists()
+        if request.path.startswith(NUL_CHECKED_PATHS) and (
+            "\x00" in request.path
+            or any("\x00" in key or any("\x00" in value for value in values) for key, values in request.GET.lists())
         ):
             return _nul_refused(request.path)
         return self.get_response(request)
 
 
 def _nul_refused(path: str) -> HttpResponse:
-    if path.startswith(("/api/v2/", "/neuronal_model/")):
-        return HttpResponse(rma_error(NUL_REFUSED), status=400, content_type="application/json")
     if path.startswith("/api/v1/"):
         return HttpResponse(json.dumps({"detail": NUL_REFUSED}), status=400, content_type="application/json")
-    return HttpResponse(
-        NUL_REFUSED[0].upper() + NUL_REFUSED[1:] + ".", status=400, content_type="text/plain; charset=utf-8"
-    )
+    return HttpResponse(rma_error(NUL_REFUSED), status=400, content_type="application/json")  # Allen's envelope
 
 
 def allows_webgl_plots(view):
