@@ -8,8 +8,6 @@ from django.core.cache import cache
 from django.http import HttpResponse
 from django.urls import reverse
 
-from celltypes.rma.renderers.json import error as rma_error
-
 log = logging.getLogger(__name__)
 
 _LEADING_SLASHES = re.compile(r"^/{2,}")
@@ -51,7 +49,9 @@ class RefuseNulBytesMiddleware:
 def _nul_refused(path: str) -> HttpResponse:
     if path.startswith("/api/v1/"):
         return HttpResponse(json.dumps({"detail": NUL_REFUSED}), status=400, content_type="application/json")
-    return HttpResponse(rma_error(NUL_REFUSED), status=400, content_type="application/json")  # Allen's envelope
+    from celltypes.rma.views import error_response  # the RMA views import the ORM: not at settings load
+
+    return error_response("xml" if path.endswith(".xml") else "json", NUL_REFUSED)  # Allen's envelope
 
 
 def allows_webgl_plots(view):

@@ -32,7 +32,7 @@ FORMATS = {"json": "application/json", "xml": "application/xml", "csv": "text/cs
 SERVER_FAULT = "the server failed to answer this query (its fault, not the query's; the error is logged)"
 
 
-def _error(fmt: str, message: str, status: int = 400) -> HttpResponse:
+def error_response(fmt: str, message: str, status: int = 400) -> HttpResponse:
     if fmt == "xml":
         body = xml_renderer.document(
             success=False, start_row=0, num_rows=0, total_rows=0, wrapper="", element="", message=message
@@ -66,11 +66,11 @@ def _answer(request: HttpRequest, query: Query, fmt: str, version: int) -> HttpR
     try:
         response = _render(request, query, fmt, version)
     except RmaError as exc:
-        return _error(fmt, str(exc))
+        return error_response(fmt, str(exc))
     except Exception:
         # Not the client's doing: valid queries must work; a fault here is ours (5xx, logged with the query).
         log.exception("RMA query failed on the server: %s", to_text(query))
-        return _error(fmt, SERVER_FAULT, status=500)
+        return error_response(fmt, SERVER_FAULT, status=500)
     return response
 
 
@@ -115,7 +115,7 @@ def _parse_and_respond(request: HttpRequest, fmt: str, model: str | None = None)
     try:
         parsed = parse_params(_params(request), model=model)
     except RmaError as exc:
-        return _error(fmt, str(exc))
+        return error_response(fmt, str(exc))
     return _respond(request, parsed, fmt)
 
 
@@ -139,7 +139,7 @@ def model_record(request: HttpRequest, model: str, pk: int, fmt: str) -> HttpRes
     try:
         parsed = parse_params(params, model=model)
     except RmaError as exc:
-        return _error(fmt, str(exc))
+        return error_response(fmt, str(exc))
     stage = parsed.stages[0]
     found = model_named(model)
     pk_field = found.django_model._meta.pk if found is not None else None
@@ -163,7 +163,7 @@ def schema_model(request: HttpRequest, model: str) -> HttpResponse:
     """/api/v2/data/<Model>.json (and /describe.json)."""
     found = model_named(model)
     if found is None:
-        return _error("json", f"unknown model '{model}'")
+        return error_response("json", f"unknown model '{model}'")
     body = json_renderer.envelope(success=True, start_row=0, num_rows=1, total_rows=1, msg=[describe(found)])
     return HttpResponse(body, content_type=FORMATS["json"])
 
@@ -174,7 +174,7 @@ def well_known_file_download(request: HttpRequest, file_id: int) -> HttpResponse
         return HttpResponseNotAllowed(["GET", "HEAD"])
     wkf = WellKnownFile.objects.filter(id=file_id).first()
     if wkf is None:
-        return _error("json", f"no well-known file with id {file_id}", status=404)
+        return error_response("json", f"no well-known file with id {file_id}", status=404)
     try:
         path, name = well_known_file_source(wkf)
     except FileUnavailable as exc:
@@ -185,7 +185,7 @@ def well_known_file_download(request: HttpRequest, file_id: int) -> HttpResponse
 
 
 def _unavailable(exc: FileUnavailable) -> HttpResponse:
-    response = _error("json", str(exc), status=exc.status)
+    response = error_response("json", str(exc), status=exc.status)
     if exc.retry_after is not None:
         response["Retry-After"] = str(exc.retry_after)
     return response
@@ -206,13 +206,13 @@ def _file_unavailable_page(request: HttpRequest, wkf: WellKnownFile, reason: str
 def neuronal_model_download(request: HttpRequest, model_id: int) -> HttpResponse:
     model = NeuronalModel.objects.select_related("neuronal_model_template", "specimen").filter(id=model_id).first()
     if model is None:
-        return _error("json", f"no neuronal model with id {model_id}", status=404)
+        return error_response("json", f"no neuronal model with id {model_id}", status=404)
     try:
         data, name = neuronal_model_zip(model, file_path=lambda wkf: well_known_file_source(wkf)[0])
     except FileUnavailable as exc:
         return _unavailable(exc)
     except ModelZipError as exc:
-        return _error("json", str(exc), status=404)
+        return error_response("json", str(exc), status=404)
     response = HttpResponse(data, content_type="application/zip")
     response["Content-Disposition"] = content_disposition_header(as_attachment=True, filename=name)
     return response
