@@ -161,6 +161,9 @@ def test_search_cards_show_the_xy_preview_of_cells_with_a_held_swc(page, server)
     held = [471129934, 479704527, 485574832, 488683425]
     for specimen_id in held:
         page.wait_for_selector(f'[data-specimen-id="{specimen_id}"] img.morph-thumb', timeout=30_000)
+        # the <img> is swapped in before its PNG has loaded: wait for the picture itself (a loaded machine is slow)
+        image = f"document.querySelector('[data-specimen-id=\"{specimen_id}\"] img.morph-thumb')"
+        wait_until(page, f"{image} && {image}.complete && {image}.naturalWidth > 0", timeout=30_000)
     page.wait_for_load_state("networkidle")
     thumbs = page.evaluate(
         "[...document.querySelectorAll('img.morph-thumb')].map(i => [i.closest('[data-specimen-id]')"
