@@ -7,6 +7,7 @@ cached result, or the worker's progress).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
@@ -249,13 +250,18 @@ def _held_model_of_cell(specimen_id: int, model_id: int) -> HeldModel | None:
     return held
 
 
-@require_GET
-def model_explained_variance(request: HttpRequest, specimen_id: int, model_id: int) -> JsonResponse:
-    """Allen's explained variance ratio of a GLIF model computed here (cached), the worker's progress, or why not."""
+def _worker_answer(specimen_id: int, model_id: int, request_of: Callable[[Any], dict]) -> JsonResponse:
+    """A worker-computed answer about a held model of this cell (``request_of(held)``), or a JSON 404."""
     held = _held_model_of_cell(specimen_id, model_id)
     if held is None:
         return JsonResponse({"state": "failed", "error": f"no held model {model_id} of cell {specimen_id}"}, status=404)
-    return JsonResponse(glif_explained_variance_request(held))
+    return JsonResponse(request_of(held))
+
+
+@require_GET
+def model_explained_variance(request: HttpRequest, specimen_id: int, model_id: int) -> JsonResponse:
+    """Allen's explained variance ratio of a GLIF model computed here (cached), the worker's progress, or why not."""
+    return _worker_answer(specimen_id, model_id, glif_explained_variance_request)
 
 
 # --- models Allen lists for the cell that this copy does not hold -------------------------------------------------
@@ -308,7 +314,4 @@ def missing_models_fetch_status(request: HttpRequest, specimen_id: int) -> HttpR
 @require_GET
 def model_fi_curve(request: HttpRequest, specimen_id: int, model_id: int) -> JsonResponse:
     """A biophysical model's f-I curve: cached, the worker's progress (queued once), or why not."""
-    held = _held_model_of_cell(specimen_id, model_id)
-    if held is None:
-        return JsonResponse({"state": "failed", "error": f"no held model {model_id} of cell {specimen_id}"}, status=404)
-    return JsonResponse(biophysical_fi_request(held))
+    return _worker_answer(specimen_id, model_id, biophysical_fi_request)
